@@ -1,0 +1,1 @@
+"""The agent: the loop, model adapters (Claude, playbook planner), CLI, batch, MCP server."""

@@ -1,0 +1,1 @@
+"""Jinja2 templates (system prompt, Claude Code agent file, report), rendered strictly."""

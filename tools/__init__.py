@@ -1,0 +1,1 @@
+"""Typed tools, the process runner, the nettrace reader and the trace analyses."""

@@ -1,0 +1,1 @@
+"""Analyses over decoded trace events: CPU, allocations, contention, deadlocks, GC."""

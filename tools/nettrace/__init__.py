@@ -1,0 +1,1 @@
+"""Pure-Python reader and writer for EventPipe traces (.nettrace / .netperf)."""
