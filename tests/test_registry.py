@@ -99,8 +99,9 @@ def test_long_result_is_capped_and_saved(tmp_path: Path) -> None:
 
 def test_short_result_is_untouched(tmp_path: Path) -> None:
     """Text within the cap is returned as is and nothing is written."""
-    assert cap_text("short", max_chars=100, spill_dir=tmp_path) == ("short", None)
-    assert not any(tmp_path.iterdir())
+    spill_dir = tmp_path / "spill"
+    assert cap_text("short", max_chars=100, spill_dir=spill_dir) == ("short", None)
+    assert not spill_dir.exists()
 
 
 def test_duplicate_names_are_rejected(registry: ToolRegistry) -> None:
