@@ -3,12 +3,66 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
 
-from agent.commands._unavailable import register_placeholder
+import anyio
+
+from agent.mcp_server import build_server, serve_stdio
+from tools.base import ToolContext
+from tools.catalog import default_registry
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds the `mcp` command."""
-    register_placeholder(
-        subparsers, "mcp", "serve the typed tools over MCP (stdio) for Claude Code"
+    parser = subparsers.add_parser(
+        "mcp",
+        help="serve the typed tools over MCP (stdio) for Claude Code",
+        description=(
+            "A stdio MCP server exposing every perf-trace-analyzer tool. Standard output "
+            "carries only the protocol; logs go to standard error. Claude Code starts it "
+            "from .mcp.json (see `pta install-claude`)."
+        ),
     )
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        default=Path.cwd(),
+        help="the target repository (default: the current directory)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+        help="log level on standard error (default WARNING)",
+    )
+    parser.set_defaults(run=run)
+
+
+def _docker_client() -> Any:
+    """The Docker SDK client of the environment (imported lazily: only start_kafka needs it)."""
+    import docker
+
+    return docker.from_env()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serves until the client disconnects."""
+    repo = Path(args.repo).expanduser().resolve()
+    if not repo.is_dir():
+        print(f"pta mcp: repository {repo} is not a directory", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        stream=sys.stderr,
+        level=args.log_level,
+        format="pta mcp %(levelname)s %(name)s: %(message)s",
+    )
+
+    def context() -> ToolContext:
+        return ToolContext(repo=repo, docker_factory=_docker_client)
+
+    server = build_server(default_registry(), context)
+    anyio.run(serve_stdio, server)
+    return 0
