@@ -7,14 +7,15 @@ with "not available yet" (never fake data).
 from __future__ import annotations
 
 from tools.base import Tool, ToolRegistry
+from tools.memory_tools import READ_MEMORY_TOOL, WRITE_MEMORY_TOOL
 from tools.placeholders import placeholder_tool
 
 
 def default_tools() -> list[Tool]:
     """All tools, in a stable order (the model sees them in this order)."""
     return [
-        placeholder_tool("read_memory", "Read or search the project memory."),
-        placeholder_tool("write_memory", "Create, edit or delete a project memory file."),
+        READ_MEMORY_TOOL,
+        WRITE_MEMORY_TOOL,
         placeholder_tool("start_kafka", "Make sure a Kafka broker answers; start one if needed."),
         placeholder_tool("build", "Build the stress-test project with dotnet build -c Release."),
         placeholder_tool("trace_collect", "Run the stress tool and trace it with dotnet-trace."),
