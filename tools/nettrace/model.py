@@ -67,12 +67,14 @@ class FieldDef:
         type_code: EventPipe type code (1 Object, 3 Boolean, … 18 String, 19 Array, 20–26 V6).
         element: the element type for arrays.
         fields: nested fields for Object (struct) types.
+        count: the element count of a V6 FixedLengthArray (type code 22); 0 otherwise.
     """
 
     name: str
     type_code: int
     element: FieldDef | None = None
     fields: tuple[FieldDef, ...] = ()
+    count: int = 0
 
 
 @dataclass(frozen=True, slots=True)

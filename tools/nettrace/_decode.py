@@ -1,0 +1,374 @@
+"""Block payload decoding shared by every format: event rows, metadata, stacks, caches.
+
+The compressed-header loop is the hot path of the whole tool: it decodes varints inline,
+skips rejected events without building anything, and slices a payload only for events that
+are yielded. Corrupt bytes surface as ``TraceFormatError`` with the absolute offset of the row.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable, Iterator
+
+from tools.nettrace._binary import (
+    DECODE_ERRORS,
+    MASK32,
+    MASK64,
+    TWO_U32,
+    U32,
+    corrupt,
+    read_varuint,
+)
+from tools.nettrace._metadata import parse_metadata_v5
+from tools.nettrace.model import Event, EventMetadata, ReadStats
+
+Select = Callable[[EventMetadata], bool]
+_UNSEEN = EventMetadata(metadata_id=-1, provider="", event_id=-1, event_name="", version=-1)
+_SIGN = 1 << 63
+_WRAP = 1 << 64
+_V4_ROW = struct.Struct("<IIIQQIIQ16s16sI")
+_V6_ROW = struct.Struct("<IIIQQIIQII")
+_V3_ROW = struct.Struct("<iiiq16s16si")
+_BLOCK_HEADER = struct.Struct("<HH")
+_ZERO_GUID = bytes(16)
+
+
+class Decoder:
+    """Decodes block payloads and keeps the metadata, stack, thread and label caches.
+
+    Attributes:
+        metadata: every metadata definition seen so far, by MetadataId.
+        threads: V6 thread index -> OS thread id.
+        stats: counters updated while decoding.
+    """
+
+    def __init__(self, pointer_size: int, select: Select | None, stats: ReadStats) -> None:
+        self.metadata: dict[int, EventMetadata] = {}
+        self.threads: dict[int, int] = {}
+        self.labels: dict[int, tuple[bytes | None, bytes | None]] = {}
+        self.stats = stats
+        self._select = select
+        self._chosen: dict[int, EventMetadata | None] = {}
+        self._raw_stacks: dict[int, bytes] = {}
+        self._stacks: dict[int, tuple[int, ...]] = {0: ()}
+        self._intern: dict[bytes, tuple[int, ...]] = {b"": ()}
+        self._ptr = pointer_size
+        self._ip = "Q" if pointer_size == 8 else "I"
+
+    # -- caches ---------------------------------------------------------------------------
+
+    def define(self, meta: EventMetadata) -> None:
+        """Record a metadata definition (a redefinition replaces the old one)."""
+        self.metadata[meta.metadata_id] = meta
+        self._chosen.pop(meta.metadata_id, None)
+
+    def set_select(self, select: Select | None) -> None:
+        """Change the event filter (clears the per-id decisions)."""
+        self._select = select
+        self._chosen.clear()
+
+    def flush_stacks(self) -> None:
+        """A sequence point: stack ids (and V6 label lists) are no longer valid."""
+        self._raw_stacks.clear()
+        self._stacks = {0: ()}
+        self.labels.clear()
+
+    def flush_metadata(self) -> None:
+        """V6 sequence point flag 2: metadata ids are no longer valid."""
+        self.metadata.clear()
+        self._chosen.clear()
+
+    def _choose(self, mid: int, offset: int) -> EventMetadata | None:
+        meta = self.metadata.get(mid)
+        if meta is None:
+            raise corrupt(offset, f"metadata id {mid} was never defined", "a defined MetadataId")
+        chosen = meta if self._select is None or self._select(meta) else None
+        self._chosen[mid] = chosen
+        return chosen
+
+    def stack(self, stack_id: int) -> tuple[int, ...]:
+        """The IPs (leaf first) of a cached stack id; unknown ids give an empty stack."""
+        stack = self._stacks.get(stack_id)
+        if stack is None:
+            stack = self.intern(self._raw_stacks.get(stack_id, b""))
+            self._stacks[stack_id] = stack
+        return stack
+
+    def intern(self, raw: bytes) -> tuple[int, ...]:
+        """The tuple of IPs for raw stack bytes; equal stacks share one tuple object."""
+        stack = self._intern.get(raw)
+        if stack is None:
+            count = len(raw) // self._ptr
+            stack = struct.unpack_from(f"<{count}{self._ip}", raw, 0)
+            self._intern[raw] = stack
+        return stack
+
+    def stack_block(self, buf: bytes, base: int) -> None:
+        """Cache the stacks of a StackBlock payload (ids from FirstId upwards)."""
+        n = len(buf)
+        if n < 8:
+            raise corrupt(base, "stack block shorter than its header", "FirstId and Count")
+        first, count = TWO_U32.unpack_from(buf, 0)
+        if count * 4 > n - 8:
+            raise corrupt(base + 4, f"stack count {count}", "a count that fits the block")
+        pos = 8
+        raw = self._raw_stacks
+        for i in range(count):
+            if pos + 4 > n:
+                raise corrupt(base + pos, "stack block ends early", "a StackSize field")
+            size = U32.unpack_from(buf, pos)[0]
+            end = pos + 4 + size
+            if end > n or size % self._ptr:
+                raise corrupt(
+                    base + pos, f"stack size {size}", "a whole number of IPs in the block"
+                )
+            raw[(first + i) & MASK32] = buf[pos + 4 : end]
+            pos = end
+
+    # -- metadata blocks --------------------------------------------------------------------
+
+    def metadata_block_v4(self, buf: bytes, base: int) -> None:
+        """Decode a V4/V5 MetadataBlock: event rows whose payloads are definitions."""
+        for _ in self.event_block_v4(buf, base, metadata=True):
+            pass
+
+    # -- event blocks -----------------------------------------------------------------------
+
+    def event_block_v4(self, buf: bytes, base: int, metadata: bool = False) -> Iterator[Event]:
+        """Events of a V4/V5 EventBlock (or definitions of a MetadataBlock when ``metadata``)."""
+        if len(buf) < 20:
+            raise corrupt(base, "block shorter than its header", "a 20-byte block header")
+        header_size, flags = _BLOCK_HEADER.unpack_from(buf, 0)
+        if header_size < 20 or header_size > len(buf):
+            raise corrupt(base, f"block header size {header_size}", "a header size of 20 or more")
+        if flags & 1:
+            return self._compressed(buf, base, header_size, False, metadata)
+        return self._uncompressed_v4(buf, base, header_size, metadata)
+
+    def event_block_v6(self, buf: bytes, base: int) -> Iterator[Event]:
+        """Events of a V6 Event block (thread indexes resolved via the thread table)."""
+        if len(buf) < 20:
+            raise corrupt(base, "block shorter than its header", "a 20-byte block header")
+        header_size, flags = _BLOCK_HEADER.unpack_from(buf, 0)
+        if header_size < 20 or header_size > len(buf):
+            raise corrupt(base, f"block header size {header_size}", "a header size of 20 or more")
+        if flags & 1:
+            return self._compressed(buf, base, header_size, True, False)
+        return self._uncompressed_v6(buf, base, header_size)
+
+    def _compressed(  # noqa: C901 - one flat loop is what keeps the hot path fast
+        self, buf: bytes, base: int, pos: int, v6: bool, metadata: bool
+    ) -> Iterator[Event]:
+        n = len(buf)
+        mid = seq = cap = proc = tid = sid = ts = size = label = 0
+        act: bytes | None = None
+        rel: bytes | None = None
+        chosen = self._chosen
+        stacks = self._stacks
+        threads = self.threads
+        varuint = read_varuint
+        start = pos
+        count = 0
+        try:
+            while pos < n:
+                start = pos
+                f = buf[pos]
+                pos += 1
+                if f & 1:
+                    mid, pos = varuint(buf, pos, 5)
+                if f & 2:
+                    delta, pos = varuint(buf, pos, 5)
+                    seq = (seq + delta) & MASK32
+                    cap, pos = varuint(buf, pos, 10)
+                    proc, pos = varuint(buf, pos, 5)
+                if mid or v6:
+                    seq = (seq + 1) & MASK32
+                if f & 4:
+                    tid, pos = varuint(buf, pos, 10)
+                if f & 8:
+                    sid, pos = varuint(buf, pos, 5)
+                b = buf[pos]
+                if b < 0x80:
+                    ts = (ts + b) & MASK64
+                    pos += 1
+                else:
+                    delta, pos = varuint(buf, pos, 10)
+                    ts = (ts + delta) & MASK64
+                if f & 0x10:
+                    if v6:
+                        label, pos = varuint(buf, pos, 5)
+                    else:
+                        act = buf[pos : pos + 16]
+                        pos += 16
+                        if act == _ZERO_GUID:
+                            act = None
+                if f & 0x20 and not v6:
+                    rel = buf[pos : pos + 16]
+                    pos += 16
+                    if rel == _ZERO_GUID:
+                        rel = None
+                if f & 0x80:
+                    size, pos = varuint(buf, pos, 5)
+                end = pos + size
+                if end > n:
+                    raise corrupt(
+                        base + start, f"payload of {size} bytes", "a row inside the block"
+                    )
+                if metadata:
+                    self.define(parse_metadata_v5(buf, pos, end))
+                    pos = end
+                    continue
+                count += 1
+                meta = chosen.get(mid, _UNSEEN)
+                if meta is _UNSEEN:
+                    meta = self._choose(mid, base + start)
+                if meta is None:
+                    pos = end
+                    continue
+                stack = stacks.get(sid)
+                if stack is None:
+                    stack = self.stack(sid)
+                if v6:
+                    act, rel = self.labels.get(label, (None, None))
+                    yield Event(
+                        meta,
+                        seq,
+                        threads.get(tid, tid),
+                        threads.get(cap, cap),
+                        proc,
+                        ts - _WRAP if ts >= _SIGN else ts,
+                        stack,
+                        buf[pos:end],
+                        act,
+                        rel,
+                    )
+                else:
+                    yield Event(
+                        meta,
+                        seq,
+                        tid,
+                        cap,
+                        proc,
+                        ts - _WRAP if ts >= _SIGN else ts,
+                        stack,
+                        buf[pos:end],
+                        act,
+                        rel,
+                    )
+                pos = end
+        except DECODE_ERRORS as exc:
+            raise corrupt(
+                base + start, f"malformed event row ({exc})", "a well-formed row"
+            ) from None
+        finally:
+            self.stats.events += count
+
+    def _uncompressed_v4(self, buf: bytes, base: int, pos: int, metadata: bool) -> Iterator[Event]:
+        n = len(buf)
+        start = pos
+        try:
+            while pos < n:
+                start = pos
+                (event_size, mid, seq, tid, cap, proc, sid, ts, act, rel, size) = (
+                    _V4_ROW.unpack_from(buf, pos)
+                )
+                payload_at = pos + _V4_ROW.size
+                end = payload_at + size
+                next_row = pos + 4 + event_size
+                if end > next_row or next_row > n:
+                    raise corrupt(
+                        base + start, f"event size {event_size}", "a row inside the block"
+                    )
+                pos = next_row
+                if metadata:
+                    self.define(parse_metadata_v5(buf, payload_at, end))
+                    continue
+                event = self._make(mid & 0x7FFFFFFF, base + start, seq, tid, cap, proc, sid, ts)
+                if event is not None:
+                    event.payload = buf[payload_at:end]
+                    event.activity_id = None if act == _ZERO_GUID else act
+                    event.related_activity_id = None if rel == _ZERO_GUID else rel
+                    yield event
+        except DECODE_ERRORS as exc:
+            raise corrupt(
+                base + start, f"malformed event row ({exc})", "a well-formed row"
+            ) from None
+
+    def _uncompressed_v6(self, buf: bytes, base: int, pos: int) -> Iterator[Event]:
+        n = len(buf)
+        start = pos
+        try:
+            while pos < n:
+                start = pos
+                (event_size, mid, seq, tid, cap, proc, sid, ts, label, size) = _V6_ROW.unpack_from(
+                    buf, pos
+                )
+                payload_at = pos + _V6_ROW.size
+                end = payload_at + size
+                next_row = pos + 4 + event_size
+                if end > next_row or next_row > n:
+                    raise corrupt(
+                        base + start, f"event size {event_size}", "a row inside the block"
+                    )
+                pos = next_row
+                tid = self.threads.get(tid, tid)
+                cap = self.threads.get(cap, cap)
+                event = self._make(mid & 0x7FFFFFFF, base + start, seq, tid, cap, proc, sid, ts)
+                if event is not None:
+                    event.payload = buf[payload_at:end]
+                    event.activity_id, event.related_activity_id = self.labels.get(
+                        label, (None, None)
+                    )
+                    yield event
+        except DECODE_ERRORS as exc:
+            raise corrupt(
+                base + start, f"malformed event row ({exc})", "a well-formed row"
+            ) from None
+
+    def _make(
+        self, mid: int, at: int, seq: int, tid: int, cap: int, proc: int, sid: int, ts: int
+    ) -> Event | None:
+        self.stats.events += 1
+        meta = self._chosen.get(mid, _UNSEEN)
+        if meta is _UNSEEN:
+            meta = self._choose(mid, at)
+        if meta is None:
+            return None
+        ts &= MASK64
+        stamp = ts - _WRAP if ts >= _SIGN else ts
+        return Event(meta, seq, tid, cap, proc, stamp, self.stack(sid), b"")
+
+    def event_block_v3(self, buf: bytes, base: int) -> Iterator[Event]:
+        """Events of a NetPerf V3 EventBlock: inline metadata rows and per-event stacks."""
+        n = len(buf)
+        pos = start = 0
+        try:
+            while pos < n:
+                start = pos
+                event_size, mid, tid, ts, act, rel, size = _V3_ROW.unpack_from(buf, pos)
+                payload_at = pos + _V3_ROW.size
+                end = payload_at + size
+                next_row = pos + 4 + event_size
+                if size < 0 or event_size < 0 or end + 4 > next_row or next_row > n:
+                    raise corrupt(
+                        base + start, f"event size {event_size}", "a row inside the block"
+                    )
+                stack_size = U32.unpack_from(buf, end)[0]
+                if end + 4 + stack_size > next_row or stack_size % self._ptr:
+                    raise corrupt(base + end, f"stack size {stack_size}", "a stack inside the row")
+                pos = next_row
+                mid &= 0x7FFFFFFF
+                if mid == 0:
+                    self.define(parse_metadata_v5(buf, payload_at, end))
+                    continue
+                event = self._make(mid, base + start, 0, tid, tid, MASK32, 0, ts)
+                if event is not None:
+                    event.stack = self.intern(buf[end + 4 : end + 4 + stack_size])
+                    event.payload = buf[payload_at:end]
+                    event.activity_id = None if act == _ZERO_GUID else act
+                    event.related_activity_id = None if rel == _ZERO_GUID else rel
+                    yield event
+        except DECODE_ERRORS as exc:
+            raise corrupt(
+                base + start, f"malformed event row ({exc})", "a well-formed row"
+            ) from None

@@ -1,0 +1,202 @@
+"""Streaming reader for EventPipe traces: NetPerf V3, NetTrace V4/V5 and NetTrace V6.
+
+Usage::
+
+    with open_trace("app.nettrace") as trace:
+        print(trace.info.process_id)
+        for event in trace.events(select=lambda m: m.provider == SAMPLER):
+            ...
+        print(trace.stats.truncated)
+
+Events come in file order, one block at a time; memory is bounded by the caches (metadata,
+stacks of the current sequence-point region, V6 threads), not by the file size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+from tools.nettrace import _v6
+from tools.nettrace._binary import Stream, Truncated
+from tools.nettrace._decode import Decoder
+from tools.nettrace._fastserializer import FastSerializerReader
+from tools.nettrace._fields import decode_fields
+from tools.nettrace._source import NETTRACE_MAGIC, open_source
+from tools.nettrace.model import (
+    Event,
+    EventMetadata,
+    ReadStats,
+    TraceFormat,
+    TraceFormatError,
+    TraceInfo,
+)
+
+__all__ = ["TraceFile", "decode_fields", "open_trace", "read_all"]
+
+Select = Callable[[EventMetadata], bool]
+
+
+class TraceFile:
+    """An open trace: its header, a streaming event iterator and what reading saw.
+
+    Attributes:
+        path: the file that was opened.
+        info: the trace header (available right after opening).
+        stats: counters filled while :meth:`events` runs.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.stats = ReadStats()
+        self._handles: list[BinaryIO] = []
+        self._used = False
+        self._stream, self._fs, self.format, self.info = self._open()
+        self._decoder = Decoder(self.info.pointer_size, None, self.stats)
+
+    @property
+    def metadata(self) -> dict[int, EventMetadata]:
+        """Every metadata definition seen so far, by MetadataId."""
+        return self._decoder.metadata
+
+    def _open(self) -> tuple[Stream, FastSerializerReader | None, TraceFormat, TraceInfo]:
+        raw, self._handles, fmt = open_source(self.path)
+        try:
+            stream = Stream(raw)
+            if fmt != "netperf-v3":
+                stream.read(len(NETTRACE_MAGIC))
+            if fmt == "nettrace-v6":
+                stream.read(4)
+                _v6.read_version(stream)
+                return stream, None, fmt, self._v6_trace_block(stream)
+            fs = FastSerializerReader(stream, fmt)
+            info = fs.read_header()
+            self.stats.blocks["Trace"] = 1
+            self.stats.bytes_read = stream.pos
+            return stream, fs, fmt, info
+        except Truncated as exc:
+            self.close()
+            raise TraceFormatError(
+                f"{self.path.name}: the trace ends before its header is complete",
+                offset=exc.offset,
+                expected="the Trace header",
+            ) from None
+        except BaseException:
+            self.close()
+            raise
+
+    def _v6_trace_block(self, stream: Stream) -> TraceInfo:
+        for kind, offset, payload in _v6.blocks(stream):
+            if kind != "Trace":
+                raise TraceFormatError(
+                    f"first V6 block is {kind}", offset=offset - 4, expected="the Trace block"
+                )
+            self.stats.blocks["Trace"] = 1
+            self.stats.bytes_read = stream.pos
+            return _v6.trace_block(payload, offset)
+        raise TraceFormatError("V6 stream has no Trace block", offset=stream.pos, expected="Trace")
+
+    def events(self, select: Select | None = None) -> Iterator[Event]:
+        """Yield the events in file order, block by block.
+
+        Args:
+            select: keeps only events whose metadata it accepts; rejected events are skipped
+                without building an Event or copying the payload.
+
+        Raises:
+            TraceFormatError: corrupt data inside a complete block (a stream that simply
+                ends early is reported through ``stats.truncated`` instead).
+        """
+        if self._used:
+            self._restart()
+        self._used = True
+        self._decoder.set_select(select)
+        if self._fs is None:
+            return self._events_v6()
+        return self._events_fs(self._fs)
+
+    def _restart(self) -> None:
+        self.close()
+        self.stats = ReadStats()
+        self._stream, self._fs, self.format, self.info = self._open()
+        self._decoder = Decoder(self.info.pointer_size, None, self.stats)
+
+    def _events_fs(self, fs: FastSerializerReader) -> Iterator[Event]:
+        decoder, stats, stream = self._decoder, self.stats, self._stream
+        blocks = stats.blocks
+        v3 = self.format == "netperf-v3"
+        try:
+            for kind, offset, payload in fs.objects():
+                blocks[kind] = blocks.get(kind, 0) + 1
+                if kind == "EventBlock":
+                    if v3:
+                        yield from decoder.event_block_v3(payload, offset)
+                    else:
+                        yield from decoder.event_block_v4(payload, offset)
+                elif kind == "MetadataBlock":
+                    decoder.metadata_block_v4(payload, offset)
+                elif kind == "StackBlock":
+                    decoder.stack_block(payload, offset)
+                elif kind == "SPBlock":
+                    decoder.flush_stacks()
+                stats.bytes_read = stream.pos
+            stats.bytes_read = stream.pos
+        except Truncated:
+            self._truncated()
+
+    def _events_v6(self) -> Iterator[Event]:
+        decoder, stats, stream = self._decoder, self.stats, self._stream
+        blocks = stats.blocks
+        try:
+            for kind, offset, payload in _v6.blocks(stream):
+                blocks[kind] = blocks.get(kind, 0) + 1
+                if kind == "EventBlock":
+                    yield from decoder.event_block_v6(payload, offset)
+                else:
+                    _v6.apply_block(decoder, kind, payload, offset)
+                stats.bytes_read = stream.pos
+            stats.bytes_read = stream.pos
+        except Truncated:
+            self._truncated()
+
+    def _truncated(self) -> None:
+        self.stats.truncated = True
+        self.stats.truncated_at = self.stats.bytes_read
+
+    def close(self) -> None:
+        """Release the file (and zip) handles."""
+        for handle in self._handles:
+            handle.close()
+        self._handles = []
+
+    def __enter__(self) -> TraceFile:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_trace(path: str | Path) -> TraceFile:
+    """Open a ``.nettrace``/``.netperf`` file, or a ``.zip`` holding exactly one of them.
+
+    Raises:
+        TraceFormatError: the file is not a trace (or is corrupt before the first block).
+        OSError: the file cannot be opened.
+    """
+    return TraceFile(Path(path))
+
+
+def read_all(
+    path: str | Path, select: Select | None = None
+) -> tuple[TraceInfo, list[Event], ReadStats]:
+    """Read a whole (small) trace into memory: header, events in file order, stats."""
+    with open_trace(path) as trace:
+        events = list(trace.events(select))
+        return trace.info, events, trace.stats
