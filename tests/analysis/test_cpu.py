@@ -1,0 +1,73 @@
+"""The CPU thread-time model (TraceEvent rule) and stack_samples on real traces."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from tools.analysis.cpu import classify_frame, stack_samples, thread_time_intervals
+from tools.analysis.stacks import KIND_ALLOC, KIND_EXTERNAL, KIND_MANAGED, SampleStore
+
+
+def test_interval_goes_to_the_sample_that_starts_it() -> None:
+    """Managed→external→managed: each gap is credited to the earlier sample's stack and state."""
+    store = SampleStore()
+    store.add(7, 1000, 1, KIND_MANAGED)
+    store.add(7, 3000, 2, KIND_EXTERNAL)
+    store.add(7, 7000, 3, KIND_MANAGED)
+    intervals = list(thread_time_intervals(store, 0, 1_000_000))
+    assert [(i.start_ms, i.weight_ms, i.stack_id, i.managed) for i in intervals] == [
+        (1.0, 2.0, 1, True),
+        (3.0, 4.0, 2, False),
+    ]
+
+
+def test_samples_out_of_file_order_are_sorted_per_thread() -> None:
+    """Per-thread time order decides the intervals, not file order; threads stay separate."""
+    store = SampleStore()
+    store.add(1, 3000, 2, KIND_MANAGED)
+    store.add(2, 1500, 9, KIND_MANAGED)
+    store.add(1, 1000, 1, KIND_MANAGED)
+    intervals = list(thread_time_intervals(store, 0, 1_000_000))
+    assert [(i.thread_id, i.stack_id, i.weight_ms) for i in intervals] == [(1, 1, 2.0)]
+
+
+def test_allocation_ticks_count_as_cpu_only_when_asked() -> None:
+    """TraceEvent feeds allocation ticks in as on-CPU samples; the CPU section does not."""
+    store = SampleStore()
+    store.add(1, 1000, 1, KIND_EXTERNAL)
+    store.add(1, 2000, 2, KIND_ALLOC)
+    store.add(1, 4000, 3, KIND_EXTERNAL)
+    plain = list(thread_time_intervals(store, 0, 1_000_000))
+    with_alloc = list(thread_time_intervals(store, 0, 1_000_000, include_alloc=True))
+    assert [(i.stack_id, i.weight_ms, i.managed) for i in plain] == [(1, 3.0, False)]
+    assert [(i.stack_id, i.managed) for i in with_alloc] == [(1, False), (2, True)]
+
+
+def test_stack_samples_perfview_leaves(traces_dir: Path) -> None:
+    """The perfview CPU trace's leaves are FindByte (~5004) and InnerLoop (~2419), root first."""
+    samples = list(stack_samples(traces_dir / "perfview-only_managed_samples.nettrace.zip"))
+    leaves = Counter(s.frames[-1].split("!")[1].split("(")[0] for s in samples)
+    assert abs(leaves["NoNativeStacks.Program.FindByte"] - 5004) <= 2
+    assert abs(leaves["NoNativeStacks.Program.InnerLoop"] - 2419) <= 2
+    assert all(s.managed and s.weight_ms > 0 for s in samples)
+    assert samples[0].frames[0].startswith("NoNativeStacks!NoNativeStacks.Program.Main(")
+    assert 9_500 < sum(s.weight_ms for s in samples) < 11_000
+
+
+def test_stack_samples_wait_trace_leaf(traces_dir: Path) -> None:
+    """The wait trace's commonest leaf is WaitHandle.WaitOne(int32), mostly outside managed code."""
+    samples = list(stack_samples(traces_dir / "filtrace-net10-wait.nettrace"))
+    leaf, _ = Counter(s.frames[-1] for s in samples if s.frames).most_common(1)[0]
+    assert leaf == "System.Private.CoreLib!System.Threading.WaitHandle.WaitOne(int32)"
+    assert any(not s.managed for s in samples) and any(s.managed for s in samples)
+
+
+def test_classify_frame() -> None:
+    """Target prefix, BCL/runtime, other managed code and unknown frames are told apart."""
+    assert (
+        classify_frame("Dekaf!Dekaf.Producer.RecordAccumulator.TryAppend()", "Dekaf.") == "target"
+    )
+    assert classify_frame("System.Private.CoreLib!System.String.Concat()", "Dekaf.") == "runtime"
+    assert classify_frame("app!Example.Program.Work(int32)", "Dekaf.") == "other_managed"
+    assert classify_frame("?!?", "Dekaf.") == "unresolved"

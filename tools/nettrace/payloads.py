@@ -1,0 +1,443 @@
+"""Payload decoders for the CLR events the analyses use, keyed by (provider, event id, version).
+
+Runtime and rundown events carry no field descriptions in the trace, so their layouts are
+hard-coded here (nettrace-format.md §10). Every decoder reads fields in order and stops when the
+payload runs out: older (shorter) versions leave the later fields ``None``, newer (longer)
+versions keep their extra bytes unread. Nothing here raises on a garbled payload.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+
+RUNTIME = "Microsoft-Windows-DotNETRuntime"
+RUNDOWN = "Microsoft-Windows-DotNETRuntimeRundown"
+SAMPLER = "Microsoft-DotNETCore-SampleProfiler"
+EVENTPIPE = "Microsoft-DotNETCore-EventPipe"
+
+SAMPLE_ERROR, SAMPLE_EXTERNAL, SAMPLE_MANAGED = 0, 1, 2
+
+
+class _Cursor:
+    """Sequential little-endian reads that yield None once the payload is exhausted."""
+
+    __slots__ = ("data", "pos", "pointer_size")
+
+    def __init__(self, data: bytes, pointer_size: int) -> None:
+        self.data = data
+        self.pos = 0
+        self.pointer_size = pointer_size if pointer_size in (4, 8) else 8
+
+    def _unpack(self, fmt: str, size: int) -> int | float | None:
+        if self.pos + size > len(self.data):
+            self.pos = len(self.data) + 1  # short: every later field is None too
+            return None
+        value: int | float = struct.unpack_from(fmt, self.data, self.pos)[0]
+        self.pos += size
+        return value
+
+    def u8(self) -> int | None:
+        return self._int("<B", 1)
+
+    def u16(self) -> int | None:
+        return self._int("<H", 2)
+
+    def u32(self) -> int | None:
+        return self._int("<I", 4)
+
+    def u64(self) -> int | None:
+        return self._int("<Q", 8)
+
+    def ptr(self) -> int | None:
+        return self.u64() if self.pointer_size == 8 else self.u32()
+
+    def f64(self) -> float | None:
+        value = self._unpack("<d", 8)
+        return None if value is None else float(value)
+
+    def guid(self) -> bytes | None:
+        if self.pos + 16 > len(self.data):
+            self.pos = len(self.data) + 1
+            return None
+        value = self.data[self.pos : self.pos + 16]
+        self.pos += 16
+        return value
+
+    def utf16z(self) -> str | None:
+        data, start = self.data, self.pos
+        if start >= len(data):
+            self.pos = len(data) + 1
+            return None
+        end = start
+        while end + 1 < len(data) and (data[end] or data[end + 1]):
+            end += 2
+        text = data[start:end].decode("utf-16-le", errors="replace")
+        self.pos = end + 2
+        return text
+
+    def _int(self, fmt: str, size: int) -> int | None:
+        value = self._unpack(fmt, size)
+        return None if value is None else int(value)
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadSample:
+    """SampleProfiler ThreadSample: 1 External (native/blocked), 2 Managed, 0 Error."""
+
+    type: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationTick:
+    """GCAllocationTick v0–v4: ``bytes`` is the sampled weight since the previous tick."""
+
+    amount: int | None
+    kind: int | None
+    clr_instance_id: int | None = None
+    amount64: int | None = None
+    type_id: int | None = None
+    type_name: str | None = None
+    heap_index: int | None = None
+    address: int | None = None
+    object_size: int | None = None
+
+    @property
+    def bytes(self) -> int:
+        """Bytes allocated since the previous tick (64-bit amount when present)."""
+        return self.amount64 if self.amount64 is not None else (self.amount or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class ContentionStart:
+    """ContentionStart v0–v2 (flags 0 managed, 1 native)."""
+
+    flags: int | None = None
+    clr_instance_id: int | None = None
+    lock_id: int | None = None
+    associated_object_id: int | None = None
+    lock_owner_thread_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContentionStop:
+    """ContentionStop v0–v1; v1 gives the duration directly."""
+
+    flags: int | None = None
+    clr_instance_id: int | None = None
+    duration_ns: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContentionLockCreated:
+    """ContentionLockCreated (.NET 8+)."""
+
+    lock_id: int | None
+    associated_object_id: int | None
+    clr_instance_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitHandleWaitStart:
+    """WaitHandleWaitStart (.NET 9+): wait source 0 Unknown, 1 MonitorWait."""
+
+    wait_source: int | None
+    associated_object_id: int | None
+    clr_instance_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitHandleWaitStop:
+    """WaitHandleWaitStop (.NET 9+)."""
+
+    clr_instance_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class GCStart:
+    """GCStart v0–v2; ``depth`` is the generation collected."""
+
+    count: int | None
+    depth: int | None = None
+    reason: int | None = None
+    type: int | None = None
+    clr_instance_id: int | None = None
+    client_sequence_number: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GCEnd:
+    """GCEnd v0–v1."""
+
+    count: int | None
+    depth: int | None
+    clr_instance_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GCSuspendEEBegin:
+    """GCSuspendEEBegin v0–v1: the start of a runtime suspension (a GC pause begins)."""
+
+    reason: int | None
+    count: int | None = None
+    clr_instance_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GCRestartEEEnd:
+    """GCRestartEEEnd v0–v1: the runtime resumed (a pause ends)."""
+
+    clr_instance_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GCHeapStats:
+    """GCHeapStats v1–v2: generation sizes and promoted bytes."""
+
+    generation_sizes: tuple[int | None, ...]
+    promoted_sizes: tuple[int | None, ...]
+    finalization_promoted_size: int | None = None
+    finalization_promoted_count: int | None = None
+    pinned_object_count: int | None = None
+    sink_block_count: int | None = None
+    gc_handle_count: int | None = None
+    clr_instance_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MethodVerbose:
+    """MethodLoadVerbose / MethodUnloadVerbose / MethodDCStart|EndVerbose v0–v2."""
+
+    method_id: int | None
+    module_id: int | None
+    start: int | None
+    size: int | None
+    token: int | None
+    flags: int | None
+    namespace: str | None
+    name: str | None
+    signature: str | None
+    clr_instance_id: int | None = None
+    rejit_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleInfo:
+    """ModuleLoad / ModuleDCEnd and DomainModuleLoad / DomainModuleDCEnd (shared fields)."""
+
+    module_id: int | None
+    assembly_id: int | None
+    flags: int | None
+    il_path: str | None
+    native_path: str | None
+    app_domain_id: int | None = None
+    clr_instance_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ExceptionThrown:
+    """ExceptionThrown v1."""
+
+    type_name: str | None
+    message: str | None
+    eip: int | None = None
+    hresult: int | None = None
+    flags: int | None = None
+    clr_instance_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessInfo:
+    """Microsoft-DotNETCore-EventPipe ProcessInfo v0–v1."""
+
+    command_line: str | None
+    os_information: str | None = None
+    arch_information: str | None = None
+
+
+Payload = (
+    ThreadSample
+    | AllocationTick
+    | ContentionStart
+    | ContentionStop
+    | ContentionLockCreated
+    | WaitHandleWaitStart
+    | WaitHandleWaitStop
+    | GCStart
+    | GCEnd
+    | GCSuspendEEBegin
+    | GCRestartEEEnd
+    | GCHeapStats
+    | MethodVerbose
+    | ModuleInfo
+    | ExceptionThrown
+    | ProcessInfo
+)
+
+_Decoder = Callable[[_Cursor, int], Payload]
+
+
+def _thread_sample(c: _Cursor, version: int) -> Payload:
+    return ThreadSample(c.u32())
+
+
+def _allocation_tick(c: _Cursor, version: int) -> Payload:
+    amount, kind, clr = c.u32(), c.u32(), c.u16()
+    amount64 = c.u64()
+    type_id = c.ptr()
+    type_name, heap = c.utf16z(), c.u32()
+    address = c.ptr()
+    return AllocationTick(amount, kind, clr, amount64, type_id, type_name, heap, address, c.u64())
+
+
+def _contention_start(c: _Cursor, version: int) -> Payload:
+    flags, clr = c.u8(), c.u16()
+    # TraceEvent reads these as 8 bytes at fixed offsets whatever the pointer size.
+    lock_id, obj, owner = c.u64(), c.u64(), c.u64()
+    return ContentionStart(flags, clr, lock_id, obj, owner)
+
+
+def _contention_stop(c: _Cursor, version: int) -> Payload:
+    return ContentionStop(c.u8(), c.u16(), c.f64())
+
+
+def _lock_created(c: _Cursor, version: int) -> Payload:
+    return ContentionLockCreated(c.ptr(), c.ptr(), c.u16())
+
+
+def _wait_start(c: _Cursor, version: int) -> Payload:
+    return WaitHandleWaitStart(c.u8(), c.ptr(), c.u16())
+
+
+def _wait_stop(c: _Cursor, version: int) -> Payload:
+    return WaitHandleWaitStop(c.u16())
+
+
+def _gc_start(c: _Cursor, version: int) -> Payload:
+    if version == 0:
+        return GCStart(c.u32(), reason=c.u32())
+    return GCStart(c.u32(), c.u32(), c.u32(), c.u32(), c.u16(), c.u64())
+
+
+def _gc_end(c: _Cursor, version: int) -> Payload:
+    if version == 0:
+        return GCEnd(c.u32(), c.u16())
+    return GCEnd(c.u32(), c.u32(), c.u16())
+
+
+def _suspend_begin(c: _Cursor, version: int) -> Payload:
+    if version == 0:
+        return GCSuspendEEBegin(c.u16())
+    return GCSuspendEEBegin(c.u32(), c.u32(), c.u16())
+
+
+def _restart_end(c: _Cursor, version: int) -> Payload:
+    return GCRestartEEEnd(c.u16())
+
+
+def _heap_stats(c: _Cursor, version: int) -> Payload:
+    sizes: list[int | None] = []
+    promoted: list[int | None] = []
+    for _ in range(4):
+        sizes.append(c.u64())
+        promoted.append(c.u64())
+    fin_size, fin_count = c.u64(), c.u64()
+    pinned, sink, handles, clr = c.u32(), c.u32(), c.u32(), c.u16()
+    if version >= 2:
+        sizes.append(c.u64())
+        promoted.append(c.u64())
+    return GCHeapStats(
+        tuple(sizes), tuple(promoted), fin_size, fin_count, pinned, sink, handles, clr
+    )
+
+
+def _method(c: _Cursor, version: int) -> Payload:
+    # The three addresses are u64 even in 32-bit processes.
+    ids = (c.u64(), c.u64(), c.u64())
+    size, token, flags = c.u32(), c.u32(), c.u32()
+    namespace, name, signature = c.utf16z(), c.utf16z(), c.utf16z()
+    return MethodVerbose(*ids, size, token, flags, namespace, name, signature, c.u16(), c.u64())
+
+
+def _module(c: _Cursor, version: int) -> Payload:
+    module_id, assembly_id, flags = c.u64(), c.u64(), c.u32()
+    c.u32()  # Reserved1
+    il_path, native_path = c.utf16z(), c.utf16z()
+    return ModuleInfo(module_id, assembly_id, flags, il_path, native_path, None, c.u16())
+
+
+def _domain_module(c: _Cursor, version: int) -> Payload:
+    module_id, assembly_id, domain_id, flags = c.u64(), c.u64(), c.u64(), c.u32()
+    c.u32()  # Reserved1
+    il_path, native_path = c.utf16z(), c.utf16z()
+    return ModuleInfo(module_id, assembly_id, flags, il_path, native_path, domain_id, c.u16())
+
+
+def _exception(c: _Cursor, version: int) -> Payload:
+    type_name, message = c.utf16z(), c.utf16z()
+    return ExceptionThrown(type_name, message, c.ptr(), c.u32(), c.u16(), c.u16())
+
+
+def _process_info(c: _Cursor, version: int) -> Payload:
+    return ProcessInfo(c.utf16z(), c.utf16z(), c.utf16z())
+
+
+DECODERS: dict[tuple[str, int], _Decoder] = {
+    (SAMPLER, 0): _thread_sample,
+    (RUNTIME, 1): _gc_start,
+    (RUNTIME, 2): _gc_end,
+    (RUNTIME, 3): _restart_end,
+    (RUNTIME, 4): _heap_stats,
+    (RUNTIME, 9): _suspend_begin,
+    (RUNTIME, 10): _allocation_tick,
+    (RUNTIME, 80): _exception,
+    (RUNTIME, 81): _contention_start,
+    (RUNTIME, 90): _lock_created,
+    (RUNTIME, 91): _contention_stop,
+    (RUNTIME, 143): _method,  # MethodLoadVerbose
+    (RUNTIME, 144): _method,  # MethodUnloadVerbose
+    (RUNTIME, 151): _domain_module,  # DomainModuleLoad
+    (RUNTIME, 152): _module,  # ModuleLoad
+    (RUNTIME, 153): _module,  # ModuleUnload
+    (RUNTIME, 301): _wait_start,
+    (RUNTIME, 302): _wait_stop,
+    (RUNDOWN, 143): _method,  # MethodDCStartVerbose
+    (RUNDOWN, 144): _method,  # MethodDCEndVerbose
+    (RUNDOWN, 151): _domain_module,  # DomainModuleDCStart
+    (RUNDOWN, 152): _domain_module,  # DomainModuleDCEnd
+    (RUNDOWN, 153): _module,  # ModuleDCStart
+    (RUNDOWN, 154): _module,  # ModuleDCEnd
+    (EVENTPIPE, 1): _process_info,
+}
+"""Every (provider, event id) this module decodes; the version selects the layout inside."""
+
+
+def decode(
+    provider: str, event_id: int, version: int, payload: bytes, pointer_size: int = 8
+) -> Payload | None:
+    """Decodes one event payload, or returns None for an event this module does not know.
+
+    Args:
+        provider: the provider name, e.g. ``Microsoft-Windows-DotNETRuntime``.
+        event_id: the event id within the provider.
+        version: the event version from the metadata (selects the template).
+        payload: the raw payload bytes.
+        pointer_size: 4 or 8, from the trace header (pointer-sized fields).
+
+    Returns:
+        A dataclass whose trailing fields are None when the payload was shorter than the
+        template; None when the event is unknown or the payload is unusable.
+    """
+    decoder = DECODERS.get((provider, event_id))
+    if decoder is None:
+        return None
+    try:
+        return decoder(_Cursor(payload, pointer_size), version)
+    except (struct.error, ValueError, UnicodeDecodeError):  # garbled: never raise
+        return None
+
+
+def sample_type(payload: bytes) -> int:
+    """The ThreadSample type without building an object (the hot loop of every CPU pass)."""
+    return int.from_bytes(payload[:4], "little") if len(payload) >= 4 else SAMPLE_ERROR
