@@ -172,32 +172,42 @@ class ToolServer:
     async def _run(
         self, name: str, arguments: Mapping[str, Any], ctx: ToolContext, sender: _ProgressSender
     ) -> ToolOutcome:
-        finished = threading.Event()
+        # A thread of our own rather than an anyio worker: it always starts, so a cancelled
+        # call can wait for it to stop (an abandoned anyio worker may never run at all).
+        done = anyio.Event()
+        outcomes: list[ToolOutcome] = []
+        token = anyio.lowlevel.current_token()
 
-        def work() -> ToolOutcome:
+        def work() -> None:
             try:
-                return self.registry.dispatch(name, arguments, ctx)
+                if not ctx.cancel.is_set():
+                    outcomes.append(self.registry.dispatch(name, arguments, ctx))
             finally:
-                finished.set()
+                try:
+                    anyio.from_thread.run_sync(done.set, token=token)
+                except Exception:  # the server is shutting down: nobody waits any more
+                    log.debug("tool %s finished after the server stopped", name)
 
+        thread = threading.Thread(target=work, name=f"pta-tool-{name}", daemon=True)
         async with anyio.create_task_group() as group:
             group.start_soon(sender.heartbeat, self.heartbeat_s)
+            thread.start()
             try:
-                outcome = await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+                await done.wait()
             except anyio.get_cancelled_exc_class():
-                await _stop_cancelled(name, ctx, finished)
+                await _stop_cancelled(name, ctx, thread)
                 raise
             group.cancel_scope.cancel()
-        return outcome
+        return outcomes[0]
 
 
-async def _stop_cancelled(name: str, ctx: ToolContext, finished: threading.Event) -> None:
+async def _stop_cancelled(name: str, ctx: ToolContext, thread: threading.Thread) -> None:
     """Tells the tool to stop (its runner kills the processes) and waits for it, shielded."""
     log.info("tool %s cancelled by the client; stopping it", name)
     ctx.cancel.set()
     with anyio.CancelScope(shield=True):
-        stopped = await anyio.to_thread.run_sync(finished.wait, CANCEL_GRACE_S)
-    if not stopped:
+        await anyio.to_thread.run_sync(thread.join, CANCEL_GRACE_S)
+    if thread.is_alive():
         log.warning("tool %s did not stop within %.0f s of its cancellation", name, CANCEL_GRACE_S)
 
 
