@@ -112,6 +112,7 @@ class Decoder:
         if count * 4 > n - 8:
             raise corrupt(base + 4, f"stack count {count}", "a count that fits the block")
         pos = 8
+        self.stats.stacks += count
         raw = self._raw_stacks
         for i in range(count):
             if pos + 4 > n:

@@ -146,6 +146,7 @@ class ReadStats:
         truncated: the file ended inside a block or without its end-of-stream marker.
         truncated_at: byte offset where the complete data ended, when truncated.
         bytes_read: bytes of trace data consumed.
+        stacks: stacks defined by the stack blocks read.
     """
 
     events: int = 0
@@ -153,3 +154,4 @@ class ReadStats:
     truncated: bool = False
     truncated_at: int | None = None
     bytes_read: int = 0
+    stacks: int = 0
