@@ -3,12 +3,48 @@
 from __future__ import annotations
 
 import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
 
-from agent.commands._unavailable import register_placeholder
+from tools.doctor import run_checks
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds the `doctor` command."""
-    register_placeholder(
-        subparsers, "doctor", "check every prerequisite and print the fix for each"
+    parser = subparsers.add_parser(
+        "doctor",
+        help="check every prerequisite and print the fix for each",
+        description=(
+            "Checks dotnet, dotnet-trace, the Docker daemon, the Kafka broker, the stress "
+            "project and its build; one line each with the fix. Exit 0 when all are met."
+        ),
     )
+    parser.add_argument(
+        "--repo", type=Path, default=Path.cwd(), help="the target repository (default: .)"
+    )
+    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.set_defaults(run=run)
+
+
+def _docker_client() -> Any:
+    """The Docker SDK client of the environment (the composition root owns this call)."""
+    import docker
+
+    return docker.from_env()
+
+
+def run(args: argparse.Namespace) -> int:
+    """Prints one line per check; 0 when every check passed, 1 otherwise."""
+    repo = Path(args.repo).expanduser().resolve()
+    if not repo.is_dir():
+        print(f"pta doctor: repository {repo} is not a directory", file=sys.stderr)
+        return 2
+    checks = run_checks(repo, docker_factory=_docker_client)
+    if args.json:
+        print(json.dumps({"ok": all(c.ok for c in checks), "checks": [vars(c) for c in checks]}))
+    else:
+        for check in checks:
+            print(check.line())
+    return 0 if all(check.ok for check in checks) else 1

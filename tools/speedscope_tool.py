@@ -1,0 +1,103 @@
+"""convert_speedscope: a speedscope file for the user, a compact summary for the model.
+
+`dotnet-trace convert <file> --format Speedscope -o <out>` when the SDK tool is there, else the
+native writer; either way the JSON stays on disk and only a bounded summary is returned.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools.analysis.speedscope import (
+    FrameTime,
+    ThreadTime,
+    summarize_speedscope,
+    write_speedscope,
+)
+from tools.base import Tool, ToolContext
+from tools.dotnet_trace import find_dotnet_trace, tool_env
+from tools.errors import ToolError
+from tools.nettrace.model import TraceFormatError
+from tools.trace_report import resolve_trace
+
+CONVERT_TIMEOUT_S = 300
+
+
+class ConvertSpeedscopeArgs(BaseModel):
+    """Input of convert_speedscope."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trace_path: str = Field(description="The .nettrace file (relative paths: the repo).")
+    top: int = Field(default=15, ge=1, le=100, description="Frames to list in each summary table.")
+
+
+class ConvertSpeedscopeResult(BaseModel):
+    """Where the speedscope file is, and what is in it."""
+
+    speedscope_path: str = Field(description="Open it at https://www.speedscope.app.")
+    source: Literal["dotnet-trace", "native"] = Field(description="Who wrote the file.")
+    size_bytes: int = Field(description="File size.")
+    total_ms: float = Field(description="Thread time in the file.")
+    top_self: list[FrameTime] = Field(description="Frames by self time.")
+    top_inclusive: list[FrameTime] = Field(description="Frames by inclusive time.")
+    threads: list[ThreadTime] = Field(description="Busiest threads.")
+    note: str | None = Field(default=None, description="Why the native writer was used.")
+
+
+def speedscope_output(trace: Path) -> Path:
+    """`Path.ChangeExtension(trace, "speedscope.json")`, as dotnet-trace names it."""
+    return trace.with_suffix(".speedscope.json")
+
+
+def convert_speedscope(args: ConvertSpeedscopeArgs, ctx: ToolContext) -> ConvertSpeedscopeResult:
+    """Convert a trace to a speedscope flame-graph file and summarise it (top frames, threads).
+    Uses `dotnet-trace convert --format Speedscope`, or the native writer when the SDK tool is
+    missing or fails. The JSON is never returned, only its path and a compact summary.
+    """
+    trace = resolve_trace(ctx, args.trace_path)
+    out = speedscope_output(trace)
+    executable = find_dotnet_trace()
+    note = "dotnet-trace is not installed; written natively"
+    if executable is not None:
+        argv = [executable, "convert", str(trace), "--format", "Speedscope", "-o", str(out)]
+        ctx.progress(f"dotnet-trace convert {trace.name} --format Speedscope", None, None)
+        out.unlink(missing_ok=True)
+        result = ctx.runner(
+            argv, cwd=ctx.repo, timeout=CONVERT_TIMEOUT_S, env=tool_env(), cancel=ctx.cancel
+        )
+        if result.ok and out.is_file():
+            return _result(out, "dotnet-trace", args.top, None)
+        if ctx.cancel.is_set():
+            raise ToolError("convert_speedscope was cancelled")
+        tail = " | ".join(result.output_tail.strip().splitlines()[-3:])
+        note = f"dotnet-trace convert exited {result.exit_code} ({tail}); written natively"
+    from tools.analysis.cpu import stack_samples
+
+    try:
+        write_speedscope(stack_samples(trace), out)
+    except TraceFormatError as exc:
+        raise ToolError(f"{note}, but the trace cannot be read: {exc}") from exc
+    return _result(out, "native", args.top, note)
+
+
+def _result(
+    out: Path, source: Literal["dotnet-trace", "native"], top: int, note: str | None
+) -> ConvertSpeedscopeResult:
+    summary = summarize_speedscope(out, top=top)
+    return ConvertSpeedscopeResult(
+        speedscope_path=str(out),
+        source=source,
+        size_bytes=out.stat().st_size,
+        total_ms=summary.total_ms,
+        top_self=summary.top_self,
+        top_inclusive=summary.top_inclusive,
+        threads=summary.threads,
+        note=note,
+    )
+
+
+CONVERT_SPEEDSCOPE_TOOL = Tool.from_function(convert_speedscope, long_running=True)

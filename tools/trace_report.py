@@ -1,0 +1,117 @@
+"""trace_report_piped: `dotnet-trace report <file> topN`, never waiting for a human.
+
+The real CLI has no `--interactive`; a request for the "piped interactive" form is served by
+running `report … topN` with standard input closed and a timeout. When dotnet-trace is missing
+or fails, the same table comes from the native analysis and the result says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools.analysis.topn import NO_METHODS_WARNING, TopRow, parse_topn, render_topn, topn_rows
+from tools.base import Tool, ToolContext
+from tools.dotnet_trace import find_dotnet_trace, tool_env
+from tools.errors import ToolError
+from tools.nettrace.model import TraceFormatError
+
+REPORT_TIMEOUT_S = 180
+TEXT_MAX_CHARS = 4000
+
+
+class TraceReportArgs(BaseModel):
+    """Input of trace_report_piped."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trace_path: str = Field(description="The .nettrace file (relative paths: the repo).")
+    top: int = Field(default=20, ge=1, le=200, description="How many methods (topN -n).")
+    inclusive: bool = Field(default=False, description="Rank by inclusive instead of self time.")
+
+
+class ReportRow(BaseModel):
+    """One method of the table."""
+
+    rank: int = Field(description="1-based rank.")
+    name: str = Field(description="Type.Method(args) as dotnet-trace prints it.")
+    inclusive_percent: float = Field(description="Time on the stack, % of all thread time.")
+    exclusive_percent: float = Field(description="Self time, % of all thread time.")
+
+
+class TraceReportResult(BaseModel):
+    """The topN table, parsed, and where it came from."""
+
+    source: Literal["dotnet-trace", "native"] = Field(description="Who computed the table.")
+    rows: list[ReportRow] = Field(description="Parsed rows.")
+    text: str = Field(description="The table as printed (capped).")
+    note: str | None = Field(default=None, description="Why the native analysis was used.")
+
+
+def resolve_trace(ctx: ToolContext, trace_path: str) -> Path:
+    """An existing trace file; relative paths resolve against the repository."""
+    path = Path(trace_path).expanduser()
+    path = path if path.is_absolute() else ctx.repo / path
+    if not path.is_file():
+        raise ToolError(f"trace file {trace_path!r} does not exist")
+    return path
+
+
+def trace_report_piped(args: TraceReportArgs, ctx: ToolContext) -> TraceReportResult:
+    """Top N methods of a trace via `dotnet-trace report <file> topN -n N [--inclusive]`.
+    Runs non-interactively (stdin closed, timeout); there is no --interactive option in the
+    real CLI, this tool is the piped form. Falls back to the native analysis, same table.
+    """
+    path = resolve_trace(ctx, args.trace_path)
+    executable = find_dotnet_trace()
+    if executable is None:
+        return _native(path, args, "dotnet-trace is not installed; computed natively")
+    argv = [executable, "report", str(path), "topN", "-n", str(args.top)]
+    if args.inclusive:
+        argv.append("--inclusive")
+    ctx.progress(f"dotnet-trace report {path.name} topN -n {args.top}", None, None)
+    result = ctx.runner(
+        argv, cwd=ctx.repo, timeout=REPORT_TIMEOUT_S, env=tool_env(), cancel=ctx.cancel
+    )
+    rows = parse_topn(result.output_tail)
+    if result.ok and (rows or NO_METHODS_WARNING in result.output_tail):
+        return TraceReportResult(
+            source="dotnet-trace", rows=_rows(rows), text=_cap(result.output_tail)
+        )
+    if ctx.cancel.is_set():
+        raise ToolError("trace_report_piped was cancelled")
+    why = "timed out" if result.timed_out else f"exited {result.exit_code}"
+    tail = result.output_tail.strip().splitlines()[-3:]
+    return _native(path, args, f"dotnet-trace report {why} ({' | '.join(tail)}); computed natively")
+
+
+def _native(path: Path, args: TraceReportArgs, note: str) -> TraceReportResult:
+    from tools.analysis.cpu import stack_samples
+
+    try:
+        rows = topn_rows(stack_samples(path), top=args.top, inclusive=args.inclusive)
+    except TraceFormatError as exc:
+        raise ToolError(f"{note}, but the trace cannot be read: {exc}") from exc
+    text = render_topn(rows, inclusive=args.inclusive)
+    return TraceReportResult(source="native", rows=_rows(rows), text=_cap(text), note=note)
+
+
+def _rows(rows: list[TopRow]) -> list[ReportRow]:
+    return [
+        ReportRow(
+            rank=row.rank,
+            name=row.name,
+            inclusive_percent=round(row.inclusive_percent, 2),
+            exclusive_percent=round(row.exclusive_percent, 2),
+        )
+        for row in rows
+    ]
+
+
+def _cap(text: str) -> str:
+    return text if len(text) <= TEXT_MAX_CHARS else text[:TEXT_MAX_CHARS] + "\n… (cut)"
+
+
+TRACE_REPORT_TOOL = Tool.from_function(trace_report_piped, long_running=True)
