@@ -1,0 +1,321 @@
+"""The agent loop: one small function over an explicit state object.
+
+Each turn the model returns an assistant turn; what happens next depends on its stop reason
+(every stop reason the pinned SDK defines has a defined behaviour):
+
+=================================  ==========================================================
+stop reason                        behaviour
+=================================  ==========================================================
+``tool_use``                       run every ``tool_use`` block through ``ToolRegistry.dispatch``
+                                   and send ALL results in ONE user message; next turn.
+``end_turn``, ``stop_sequence``    the turn's text is the final answer; the run is ``ok``.
+``max_tokens``                     the text so far is kept; any (possibly cut) tool calls are
+                                   answered with ``is_error`` without running; the model is asked
+                                   to continue more concisely; next turn.
+``pause_turn``                     the paused turn is sent back unchanged so the server resumes it.
+``refusal``                        no tool of that turn runs; the run fails with the reason.
+``model_context_window_exceeded``  the cut turn is dropped and the contents of all but the most
+                                   recent tool results are cleared; retried. When there is
+                                   nothing left to clear the run fails.
+anything else                      the run fails, naming the unknown stop reason.
+=================================  ==========================================================
+
+A call identical (same tool, same input) to one that already failed
+:data:`REPEATED_FAILURE_LIMIT` times is not run again: the model gets an ``is_error`` telling
+it to change approach. After ``max_turns`` model calls the run fails.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from agent.model import Block, Message, ModelClient, ModelError, ModelTurn, Usage, text_block
+from tools.base import ToolContext, ToolRegistry
+
+REPEATED_FAILURE_LIMIT = 2
+"""How often an identical call may fail before further identical calls are refused."""
+
+CLEARED_RESULT_TEXT = "[tool result cleared to free context space]"
+"""What replaces an old tool result when the context window is full."""
+
+MAX_TOKENS_NUDGE = (
+    "Your reply hit the output token limit and was cut off. Continue exactly where you "
+    "stopped, more concisely; repeat any tool call that was cut off."
+)
+
+
+@dataclass
+class ToolCallRecord:
+    """One tool call of a run, as the report and the JSON output list it."""
+
+    name: str
+    input: dict[str, Any]
+    is_error: bool
+    duration_s: float
+    text: str
+    tool_use_id: str
+    executed: bool = True
+
+
+@dataclass
+class AgentState:
+    """Everything the loop knows about one run; the loop mutates it in place.
+
+    Attributes:
+        system: the system prompt.
+        messages: the conversation in API shape.
+        turns: model calls made so far.
+        usage: tokens summed over the run.
+        tool_calls: every tool call in order.
+        failures: failing-call counts by (tool, input) key.
+        final_parts: pieces of the final answer (several when cut by ``max_tokens``).
+    """
+
+    system: str
+    messages: list[Message]
+    turns: int = 0
+    usage: Usage = field(default_factory=Usage)
+    tool_calls: list[ToolCallRecord] = field(default_factory=list)
+    failures: Counter[str] = field(default_factory=Counter)
+    final_parts: list[str] = field(default_factory=list)
+
+    @classmethod
+    def start(cls, system: str, request: str) -> AgentState:
+        """A fresh state whose first user message is ``request``."""
+        return cls(system=system, messages=[{"role": "user", "content": [text_block(request)]}])
+
+
+@dataclass
+class RunResult:
+    """How a run ended."""
+
+    status: Literal["ok", "failed"]
+    final_text: str
+    stop_reason: str | None
+    error: str | None
+    turns: int
+    tool_calls: list[ToolCallRecord]
+    usage: Usage
+
+
+class LoopObserver(Protocol):
+    """Hears everything the loop does (console progress, transcript)."""
+
+    def on_text(self, delta: str) -> None:
+        """Streamed model text."""
+
+    def on_retry(self, attempt: int, max_attempts: int, wait_s: float, reason: str) -> None:
+        """A model call is retried."""
+
+    def on_turn(self, number: int, turn: ModelTurn) -> None:
+        """A model turn arrived."""
+
+    def on_tool_start(self, name: str, input_: dict[str, Any]) -> None:
+        """A tool call starts."""
+
+    def on_tool_end(self, record: ToolCallRecord) -> None:
+        """A tool call ended (or was refused without running)."""
+
+
+class NullObserver:
+    """An observer that ignores everything."""
+
+    def on_text(self, delta: str) -> None:
+        """Ignored."""
+
+    def on_retry(self, attempt: int, max_attempts: int, wait_s: float, reason: str) -> None:
+        """Ignored."""
+
+    def on_turn(self, number: int, turn: ModelTurn) -> None:
+        """Ignored."""
+
+    def on_tool_start(self, name: str, input_: dict[str, Any]) -> None:
+        """Ignored."""
+
+    def on_tool_end(self, record: ToolCallRecord) -> None:
+        """Ignored."""
+
+
+@dataclass
+class _Turn:
+    state: AgentState
+    turn: ModelTurn
+    tools: ToolRegistry
+    ctx: ToolContext
+    observer: LoopObserver
+
+
+def run(
+    state: AgentState,
+    *,
+    model: ModelClient,
+    tools: ToolRegistry,
+    ctx: ToolContext,
+    max_turns: int,
+    observer: LoopObserver | None = None,
+) -> RunResult:
+    """Drives the model until it answers, fails, or ``max_turns`` model calls were made.
+
+    Returns:
+        The :class:`RunResult`; model errors become a failed result, never an exception.
+    """
+    observer = observer or NullObserver()
+    definitions = tools.anthropic_definitions()
+    while state.turns < max_turns:
+        state.turns += 1
+        try:
+            turn = model.create(
+                system=state.system, messages=state.messages, tools=definitions, listener=observer
+            )
+        except ModelError as exc:
+            return _result(state, "failed", None, str(exc))
+        state.usage.add(turn.usage)
+        observer.on_turn(state.turns, turn)
+        step = _STEPS.get(turn.stop_reason or "")
+        if step is None:
+            return _result(state, "failed", turn.stop_reason, _unknown(turn.stop_reason))
+        ended = step(_Turn(state, turn, tools, ctx, observer))
+        if ended is not None:
+            return ended
+    error = f"The run stopped after {max_turns} model turns without a final answer (max turns)."
+    return _result(state, "failed", None, error)
+
+
+def _unknown(stop_reason: str | None) -> str:
+    return f"The model stopped for an unknown reason ({stop_reason!r}); the run was ended."
+
+
+def _result(
+    state: AgentState, status: Literal["ok", "failed"], stop: str | None, error: str | None
+) -> RunResult:
+    text = "".join(state.final_parts).strip()
+    return RunResult(status, text, stop, error, state.turns, state.tool_calls, state.usage)
+
+
+def _on_tool_use(t: _Turn) -> RunResult | None:
+    if not t.turn.tool_uses():
+        return _on_end_turn(t)
+    t.state.messages.append({"role": "assistant", "content": t.turn.content})
+    results = [_run_tool_call(t, block) for block in t.turn.tool_uses()]
+    t.state.messages.append({"role": "user", "content": results})
+    return None
+
+
+def _on_end_turn(t: _Turn) -> RunResult | None:
+    t.state.messages.append({"role": "assistant", "content": t.turn.content})
+    t.state.final_parts.append(t.turn.text())
+    return _result(t.state, "ok", t.turn.stop_reason, None)
+
+
+def _on_max_tokens(t: _Turn) -> RunResult | None:
+    t.state.messages.append({"role": "assistant", "content": t.turn.content})
+    uses = t.turn.tool_uses()
+    if not uses:
+        t.state.final_parts.append(t.turn.text())
+    refused = "Not run: your reply was cut off by the output token limit before this call ended."
+    content: list[Block] = [_refuse(t, block, refused) for block in uses]
+    content.append(text_block(MAX_TOKENS_NUDGE))
+    t.state.messages.append({"role": "user", "content": content})
+    return None
+
+
+def _on_pause_turn(t: _Turn) -> RunResult | None:
+    # The API resumes a paused turn when the assistant message is sent back unchanged.
+    t.state.messages.append({"role": "assistant", "content": t.turn.content})
+    return None
+
+
+def _on_refusal(t: _Turn) -> RunResult | None:
+    t.state.messages.append({"role": "assistant", "content": t.turn.content})
+    said = t.turn.text().strip()
+    error = "The model declined to continue (refusal); no tool of that turn was run."
+    return _result(t.state, "failed", "refusal", f"{error} {said}".strip())
+
+
+def _on_context_exceeded(t: _Turn) -> RunResult | None:
+    if _clear_old_tool_results(t.state.messages) == 0:
+        error = "The conversation no longer fits the model's context window."
+        return _result(t.state, "failed", "model_context_window_exceeded", error)
+    return None
+
+
+_STEPS: dict[str, Callable[[_Turn], RunResult | None]] = {
+    "tool_use": _on_tool_use,
+    "end_turn": _on_end_turn,
+    "stop_sequence": _on_end_turn,
+    "max_tokens": _on_max_tokens,
+    "pause_turn": _on_pause_turn,
+    "refusal": _on_refusal,
+    "model_context_window_exceeded": _on_context_exceeded,
+}
+
+
+def _call_key(block: Block) -> str:
+    return f"{block.get('name')}:{json.dumps(block.get('input') or {}, sort_keys=True)}"
+
+
+def _run_tool_call(t: _Turn, block: Block) -> Block:
+    name = str(block.get("name"))
+    input_ = dict(block.get("input") or {})
+    key = _call_key(block)
+    if t.state.failures[key] >= REPEATED_FAILURE_LIMIT:
+        message = (
+            f"Not run: this exact call to {name!r} already failed "
+            f"{t.state.failures[key]} times with the same input. Do not repeat it: change the "
+            "arguments or the approach, or report what could not be collected and why."
+        )
+        return _refuse(t, block, message)
+    t.observer.on_tool_start(name, input_)
+    outcome = t.tools.dispatch(name, input_, t.ctx)
+    if outcome.is_error:
+        t.state.failures[key] += 1
+    record = ToolCallRecord(
+        name, input_, outcome.is_error, outcome.duration_s, outcome.text, str(block.get("id"))
+    )
+    t.state.tool_calls.append(record)
+    t.observer.on_tool_end(record)
+    return _tool_result(record)
+
+
+def _refuse(t: _Turn, block: Block, message: str) -> Block:
+    record = ToolCallRecord(
+        str(block.get("name")),
+        dict(block.get("input") or {}),
+        True,
+        0.0,
+        message,
+        str(block.get("id")),
+        executed=False,
+    )
+    t.state.tool_calls.append(record)
+    t.observer.on_tool_end(record)
+    return _tool_result(record)
+
+
+def _tool_result(record: ToolCallRecord) -> Block:
+    block: Block = {
+        "type": "tool_result",
+        "tool_use_id": record.tool_use_id,
+        "content": record.text,
+    }
+    if record.is_error:
+        block["is_error"] = True
+    return block
+
+
+def _clear_old_tool_results(messages: list[Message]) -> int:
+    """Blanks every tool result except those of the last user message; returns how many."""
+    cleared = 0
+    last_user = max((i for i, m in enumerate(messages) if m["role"] == "user"), default=-1)
+    for index, message in enumerate(messages):
+        if index == last_user or message["role"] != "user":
+            continue
+        for block in message["content"]:
+            if block.get("type") == "tool_result" and block.get("content") != CLEARED_RESULT_TEXT:
+                block["content"] = CLEARED_RESULT_TEXT
+                cleared += 1
+    return cleared

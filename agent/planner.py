@@ -1,0 +1,368 @@
+"""The playbook planner: an offline, deterministic model that investigates like an expert.
+
+It implements the same :class:`~agent.model.ModelClient` protocol as Claude, without a
+network. It routes the request by its words to a preset and ONE scenario, then asks for the
+tools in an expert's order — read_memory, start_kafka, build, trace_collect, analyze_trace,
+find_source and check_guidelines on the hottest target method, write_memory — one call per
+turn, and finally writes the four-section report from the tool results it saw. When a step
+fails, the steps that depend on it are skipped. It keeps no state of its own: every decision
+is derived from the conversation, so the same conversation always gives the same next turn.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from agent.model import Message, ModelListener, ModelTurn, Usage, text_block, tool_use_block
+from agent.planner_report import StepResult, write_report
+
+PLANNER_NAME = "playbook-planner (offline)"
+"""The model name runs by the planner are saved under."""
+
+TRACE_SECONDS = 15
+"""The trace window the planner asks for (seconds, dotnet-trace --duration)."""
+
+RUN_MINUTES = 1
+"""The stress tool's own run time the planner asks for (minutes)."""
+
+Preset = Literal["cpu", "alloc", "contention", "all"]
+
+_CONTENTION_WORDS = (
+    r"deadlock|dead-lock|hang|hung|stuck|freeze|lock|wait|contention|blocked|blocking|starv"
+)
+_ALLOC_WORDS = r"alloc|allocation|allocations|allocates|gc|garbage|memory|heap|boxing|bytes"
+_SCENARIOS = (
+    "producer-async-idempotent",
+    "producer-roundtrip-steady",
+    "producer-transactional",
+    "producer-idempotent",
+    "producer-acks-all",
+    "producer-async",
+    "consumer-raw-batch",
+    "consumer-batch",
+    "consumer-raw",
+    "consumer-keyed",
+    "soak",
+)
+_CONSUMER_WORDS = r"consumer|consume|consuming|fetch|poll|prefetch|subscribe"
+_PRODUCER_WORDS = r"producer|produce|producing|flush|linger|accumulator"
+_TRACE_FILE = re.compile(r"""(?:^|[\s"'`(])((?:[\w.~\-/\\]+)\.nettrace)\b""")
+
+
+@dataclass(frozen=True)
+class Route:
+    """What the request asks for: the trace preset, the one scenario, a trace file to analyse."""
+
+    preset: Preset
+    scenario: str
+    trace_file: str | None
+    focus: str | None
+
+
+def _has(pattern: str, text: str) -> bool:
+    return re.search(rf"\b(?:{pattern})\w*", text) is not None
+
+
+def route(request: str) -> Route:
+    """Routes ``request`` by its words (deterministic; CPU + producer when nothing matches)."""
+    text = request.lower()
+    contention = _has(_CONTENTION_WORDS, text)
+    alloc = _has(_ALLOC_WORDS, text)
+    preset: Preset = "cpu"
+    if contention:
+        preset = "all"  # a hang needs lock waits AND CPU samples to tell a deadlock from O(n) work
+    elif alloc:
+        preset = "alloc"
+    scenario = next((s for s in _SCENARIOS if s in text), None)
+    if scenario is None:
+        consumer = _has(_CONSUMER_WORDS, text) and not _has(_PRODUCER_WORDS, text)
+        scenario = "consumer" if consumer else "producer"
+    match = _TRACE_FILE.search(request)
+    focus = _focus_word(text)
+    return Route(preset, scenario, match.group(1) if match else None, focus)
+
+
+def _focus_word(text: str) -> str | None:
+    for word in ("flush", "dispose", "linger", "accumulator", "sender", "fetch", "prefetch"):
+        if word in text:
+            return word
+    return None
+
+
+@dataclass(frozen=True)
+class _Step:
+    key: str
+    tool: str
+    needs: tuple[str, ...]
+    intro: str
+    make_input: Callable[[dict[str, StepResult]], dict[str, Any] | None]
+
+
+class PlaybookPlanner:
+    """A :class:`~agent.model.ModelClient` that follows the expert's playbook offline.
+
+    Args:
+        repo: the target repository (used to resolve a named trace file).
+        today: the date written into memory notes (injectable for tests).
+        target_prefix: the namespace prefix of the target's own code.
+    """
+
+    def __init__(
+        self,
+        *,
+        repo: Path | None = None,
+        today: Callable[[], dt.date] = dt.date.today,
+        target_prefix: str = "Dekaf.",
+    ) -> None:
+        self.repo = repo
+        self.today = today
+        self.target_prefix = target_prefix
+
+    @property
+    def name(self) -> str:
+        """The planner's model name."""
+        return PLANNER_NAME
+
+    def cost_usd(self, usage: Usage) -> float | None:
+        """The planner runs locally: it costs nothing."""
+        return 0.0
+
+    def create(
+        self,
+        *,
+        system: str,
+        messages: list[Message],
+        tools: list[dict[str, Any]],
+        listener: ModelListener,
+    ) -> ModelTurn:
+        """The next step of the playbook, or the final report when every step is settled."""
+        request = _first_user_text(messages)
+        plan_route = route(request)
+        results = _results(messages)
+        available = {tool["name"] for tool in tools}
+        for index, step in enumerate(self._steps(plan_route)):
+            if step.key in results or step.tool not in available:
+                continue
+            if any(need not in results or results[need].is_error for need in step.needs):
+                continue
+            step_input = step.make_input(results)
+            if step_input is None:
+                continue
+            listener.on_text(step.intro + "\n")
+            block = tool_use_block(f"toolu_plan_{index:02d}_{step.key}", step.tool, step_input)
+            return ModelTurn([text_block(step.intro), block], "tool_use")
+        report = write_report(plan_route.preset, plan_route.scenario, results, self.target_prefix)
+        listener.on_text("Writing the report.\n")
+        return ModelTurn([text_block(report)], "end_turn")
+
+    def _steps(self, r: Route) -> list[_Step]:
+        steps = [_Step("read_memory", "read_memory", (), "Reading the project memory.", _read)]
+        if r.trace_file:
+            analyse = _analyse_named(r.trace_file)
+            steps.append(
+                _Step("analyze_trace", "analyze_trace", (), "Analysing the trace.", analyse)
+            )
+        else:
+            steps += [
+                _Step("start_kafka", "start_kafka", (), "Making sure Kafka runs.", _empty),
+                _Step("build", "build", (), "Building the stress tool (Release).", _empty),
+                _Step(
+                    "trace_collect",
+                    "trace_collect",
+                    ("start_kafka", "build"),
+                    f"Tracing the {r.scenario} scenario with the {r.preset} preset.",
+                    lambda _: _collect_input(r),
+                ),
+                _Step(
+                    "analyze_trace",
+                    "analyze_trace",
+                    ("trace_collect",),
+                    "Analysing the trace.",
+                    _analyse_collected,
+                ),
+            ]
+        hot = self._hot_symbol
+        steps += [
+            _Step("find_source", "find_source", ("analyze_trace",), "Finding the source.", hot),
+            _Step(
+                "check_guidelines",
+                "check_guidelines",
+                ("find_source",),
+                "Checking the hot method against the repository's rules.",
+                hot,
+            ),
+            _Step(
+                "write_memory_topic",
+                "write_memory",
+                ("analyze_trace",),
+                "Saving what was learned.",
+                lambda res: self._memory_note(r, res),
+            ),
+            _Step(
+                "write_memory_index",
+                "write_memory",
+                ("write_memory_topic",),
+                "Linking the topic from MEMORY.md.",
+                lambda res: _index_link(r, res),
+            ),
+        ]
+        return steps
+
+    def _hot_symbol(self, results: dict[str, StepResult]) -> dict[str, Any] | None:
+        symbol = hottest_target_method(results["analyze_trace"].data, self.target_prefix)
+        return {"symbol": symbol} if symbol else None
+
+    def _memory_note(self, r: Route, results: dict[str, StepResult]) -> dict[str, Any] | None:
+        data = results["analyze_trace"].data
+        facts = learned_facts(data, self.target_prefix)
+        if not facts:
+            return None
+        where = results["trace_collect"].data if "trace_collect" in results else None
+        source = f"{r.scenario}, preset {r.preset}, {TRACE_SECONDS} s trace"
+        if r.trace_file or not isinstance(where, dict):
+            source = f"trace {r.trace_file}" if r.trace_file else source
+        line = f"- {self.today().isoformat()} ({source}): {'; '.join(facts)}."
+        return {"path": topic_file(r.preset), "mode": "append", "content": line}
+
+
+TOPICS: dict[str, tuple[str, str]] = {
+    "cpu": ("hot-paths.md", "hot methods and CPU share per scenario"),
+    "alloc": ("allocations.md", "allocation sites and bytes per scenario"),
+    "contention": ("contention.md", "lock waits and deadlock checks per scenario"),
+    "all": ("contention.md", "lock waits and deadlock checks per scenario"),
+}
+"""Topic file (and its index line) for what each preset teaches."""
+
+
+def topic_file(preset: str) -> str:
+    """The memory topic file for a preset."""
+    return TOPICS[preset][0]
+
+
+def hottest_target_method(analysis: Any, target_prefix: str) -> str | None:
+    """The first ``cpu.top_self`` method of the target's own code, without its module."""
+    if not isinstance(analysis, dict):
+        return None
+    for entry in _dig(analysis, "cpu", "top_self") or []:
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if isinstance(name, str):
+            method = name.split("!", 1)[-1]
+            if method.startswith(target_prefix):
+                return method
+    return None
+
+
+def learned_facts(analysis: Any, target_prefix: str) -> list[str]:
+    """Short verified facts from an analysis worth remembering (empty when none)."""
+    if not isinstance(analysis, dict):
+        return []
+    facts = []
+    hot = hottest_target_method(analysis, target_prefix)
+    top = (_dig(analysis, "cpu", "top_self") or [None])[0]
+    if isinstance(top, dict) and top.get("name"):
+        facts.append(f"top self CPU {top['name'].split('!', 1)[-1]} ({top.get('percent', '?')}%)")
+    if hot and (not isinstance(top, dict) or hot not in str(top.get("name"))):
+        facts.append(f"hottest {target_prefix.rstrip('.')} method {hot}")
+    by_type = _dig(analysis, "allocations", "by_type") or []
+    if by_type and isinstance(by_type[0], dict):
+        first = by_type[0]
+        facts.append(f"top allocated type {first.get('type')} ({first.get('bytes')} bytes)")
+    suspected = _dig(analysis, "deadlock", "suspected")
+    if isinstance(suspected, bool):
+        facts.append("deadlock suspected" if suspected else "no deadlock suspected")
+    return facts
+
+
+def _dig(data: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _read(results: dict[str, StepResult]) -> dict[str, Any]:
+    return {}
+
+
+def _empty(results: dict[str, StepResult]) -> dict[str, Any]:
+    return {}
+
+
+def _collect_input(r: Route) -> dict[str, Any]:
+    return {
+        "preset": r.preset,
+        "scenario": r.scenario,
+        "trace_seconds": TRACE_SECONDS,
+        "run_minutes": RUN_MINUTES,
+    }
+
+
+def _analyse_named(path: str) -> Callable[[dict[str, StepResult]], dict[str, Any]]:
+    return lambda results: {"trace_path": path}
+
+
+def _analyse_collected(results: dict[str, StepResult]) -> dict[str, Any] | None:
+    data = results["trace_collect"].data
+    path = data.get("trace_path") if isinstance(data, dict) else None
+    if not isinstance(path, str):
+        return None
+    args: dict[str, Any] = {"trace_path": path}
+    if isinstance(data, dict) and isinstance(data.get("messages"), int):
+        args["messages"] = data["messages"]
+    return args
+
+
+def _index_link(r: Route, results: dict[str, StepResult]) -> dict[str, Any] | None:
+    topic, about = TOPICS[r.preset]
+    memory = results.get("read_memory")
+    known = memory.data.get("content") if memory and isinstance(memory.data, dict) else None
+    if isinstance(known, str) and f"({topic})" in known:
+        return None
+    return {"path": "MEMORY.md", "mode": "append", "content": f"- [{topic}]({topic}): {about}"}
+
+
+def _first_user_text(messages: list[Message]) -> str:
+    for message in messages:
+        if message["role"] == "user":
+            content = message["content"]
+            if isinstance(content, str):
+                return content
+            return "".join(b.get("text", "") for b in content if b.get("type") == "text")
+    return ""
+
+
+def _results(messages: list[Message]) -> dict[str, StepResult]:
+    """The settled steps: tool results answering the planner's own ``toolu_plan_`` calls."""
+    results: dict[str, StepResult] = {}
+    for message in messages:
+        if message["role"] != "user" or isinstance(message["content"], str):
+            continue
+        for block in message["content"]:
+            use_id = str(block.get("tool_use_id", ""))
+            match = re.fullmatch(r"toolu_plan_\d+_(\w+)", use_id)
+            if block.get("type") == "tool_result" and match:
+                text = _result_text(block.get("content"))
+                results[match.group(1)] = StepResult(bool(block.get("is_error")), text, _json(text))
+    return results
+
+
+def _result_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(b.get("text", "") for b in content if isinstance(b, dict))
+    return ""
+
+
+def _json(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None

@@ -1,0 +1,259 @@
+"""The playbook planner's final report: four sections built from the tool results it saw.
+
+Reads the ``analyze_trace`` JSON keys tolerantly (``cpu.top_self[{name, percent, samples}]``,
+``allocations.by_type``, ``contention``, ``deadlock.suspected/evidence``): a missing key
+means "not in this trace", never a crash. Every missing piece of data is named in one plain
+sentence, with how to collect it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from agent.failures import CallFact, missing_data_sentences
+
+HOT_ROWS = 10
+"""Rows of the hot-method table."""
+
+ALLOC_ROWS = 8
+"""Rows of the allocation table."""
+
+HOW_TO_COLLECT = (
+    "To collect it, run `pta ask` again on a machine with the .NET SDK, `dotnet-trace` and "
+    "Docker (or a running Kafka broker), or name an existing `.nettrace` file in the request."
+)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    """The result of one planner step: failed or not, its text, its JSON (None if not JSON)."""
+
+    is_error: bool
+    text: str
+    data: Any
+
+
+@dataclass(frozen=True)
+class _View:
+    preset: str
+    scenario: str
+    results: dict[str, StepResult]
+    analysis: dict[str, Any] | None
+    target_prefix: str
+
+
+def write_report(
+    preset: str, scenario: str, results: dict[str, StepResult], target_prefix: str
+) -> str:
+    """The four-section Markdown report for what the planner collected."""
+    settled = results.get("analyze_trace")
+    analysis = settled.data if settled and not settled.is_error else None
+    view = _View(
+        preset, scenario, results, analysis if isinstance(analysis, dict) else None, target_prefix
+    )
+    parts = [
+        _intro(view),
+        "## Hot Paths & CPU Time\n" + _hot_paths(view),
+        "## Allocations\n" + _allocations(view),
+        "## Contention & Deadlocks\n" + _contention(view),
+        "## Recommendations\n" + _recommendations(view),
+    ]
+    return "\n\n".join(parts) + "\n"
+
+
+def _intro(v: _View) -> str:
+    source = _trace_path(v)
+    if "trace_collect" in v.results or "start_kafka" in v.results:
+        plan = (
+            f"Offline playbook: the `{v.scenario}` scenario, preset `{v.preset}`, a 15 s trace "
+            "window on a 1 minute stress run."
+        )
+    else:
+        plan = f"Offline playbook: analysis of the existing trace `{source or '?'}`."
+    return plan if v.analysis is None else f"{plan} Evidence below is from `{source}`."
+
+
+def _missing(v: _View) -> str:
+    facts = [CallFact(_tool(k), r.is_error, r.text) for k, r in v.results.items()]
+    wanted = ("No trace was collected", "The trace was not analysed")
+    sentences = [s for s in missing_data_sentences(facts) if s.startswith(wanted)]
+    first = sentences[0] if sentences else "No trace was analysed, so there is no data."
+    return f"Not collected. {first} {HOW_TO_COLLECT}"
+
+
+def _tool(key: str) -> str:
+    return "write_memory" if key.startswith("write_memory") else key
+
+
+def _trace_path(v: _View) -> str | None:
+    for key in ("trace_collect", "analyze_trace"):
+        data = v.results[key].data if key in v.results else None
+        if isinstance(data, dict):
+            path = data.get("trace_path") or _dig(data, "trace", "path")
+            if isinstance(path, str):
+                return path
+    return None
+
+
+def _hot_paths(v: _View) -> str:
+    if v.analysis is None:
+        return _missing(v)
+    cpu = _part(v, "cpu")
+    rows = [r for r in (cpu.get("top_self") or []) if isinstance(r, dict)][:HOT_ROWS]
+    if not rows:
+        return "The trace holds no CPU samples. Collect one with the `cpu` or `all` preset."
+    lines = [
+        f"{cpu.get('samples', '?')} samples ({cpu.get('managed_samples', '?')} managed). "
+        "Top methods by self time:",
+        "",
+        "| # | Method | Self % | Samples |",
+        "|---|---|---|---|",
+    ]
+    for rank, row in enumerate(rows, start=1):
+        name = str(row.get("name", "?")).replace("|", "\\|")
+        lines.append(
+            f"| {rank} | `{name}` | {row.get('percent', '?')} | {row.get('samples', '?')} |"
+        )
+    target = [r for r in rows if _is_target(r.get("name"), v.target_prefix)]
+    lines.append("")
+    lines.append(
+        f"{len(target)} of the top {len(rows)} methods are {v.target_prefix.rstrip('.')} code; "
+        "the rest is .NET runtime, BCL or native code."
+    )
+    where = _source_location(v)
+    if where:
+        lines.append(f"The hottest target method is at `{where}`.")
+    return "\n".join(lines)
+
+
+def _allocations(v: _View) -> str:
+    if v.analysis is None:
+        return _missing(v)
+    alloc = _part(v, "allocations")
+    rows = [r for r in (alloc.get("by_type") or []) if isinstance(r, dict)][:ALLOC_ROWS]
+    if not rows:
+        if v.preset in ("cpu", "contention"):
+            return (
+                f"Not collected: the `{v.preset}` preset does not record allocations. Ask about "
+                "allocations (preset `alloc`) to collect them."
+            )
+        return "No allocation events in this trace: the traced phase allocated nothing sampled."
+    lines = [
+        f"{alloc.get('ticks', '?')} allocation samples, about {alloc.get('bytes', '?')} bytes.",
+        "",
+        "| Type | Bytes | Samples |",
+        "|---|---|---|",
+    ]
+    for row in rows:
+        name = str(row.get("type", "?")).replace("|", "\\|")
+        lines.append(f"| `{name}` | {row.get('bytes', '?')} | {row.get('ticks', '?')} |")
+    per_message = alloc.get("per_message") or alloc.get("bytes_per_message")
+    if per_message is not None:
+        lines += ["", f"About {per_message} bytes per message (sampled estimate)."]
+    return "\n".join(lines)
+
+
+def _contention(v: _View) -> str:
+    if v.analysis is None:
+        return _missing(v)
+    cont = _part(v, "contention")
+    dead = _part(v, "deadlock")
+    lines = []
+    if cont.get("events"):
+        lines.append(
+            f"{cont.get('events')} lock waits, {cont.get('total_ms', '?')} ms in total, "
+            f"the longest {cont.get('max_ms', '?')} ms."
+        )
+        for entry in (cont.get("top") or [])[:5]:
+            lines.append(f"- {_one_line(entry)}")
+    elif v.preset in ("cpu", "alloc"):
+        lines.append(
+            f"Not collected: the `{v.preset}` preset does not record lock contention. Ask about "
+            "locks or deadlocks (preset `all`) to collect it."
+        )
+    else:
+        lines.append("No lock contention was recorded in the traced window.")
+    if dead.get("suspected") is True:
+        lines.append("**A deadlock is suspected.** Evidence:")
+        lines += [f"- {_one_line(e)}" for e in (dead.get("evidence") or [])[:5]]
+    elif dead.get("suspected") is False:
+        lines.append("No deadlock is suspected: no threads blocked for the whole window, no cycle.")
+    return "\n".join(lines)
+
+
+def _recommendations(v: _View) -> str:
+    if v.analysis is None:
+        return (
+            "Collect the data first: make sure the .NET SDK (`dotnet`) and `dotnet-trace` are on "
+            "PATH and Docker runs (or a broker answers on localhost:9092), then ask again."
+        )
+    lines = []
+    guidelines = v.results.get("check_guidelines")
+    if guidelines and isinstance(guidelines.data, dict):
+        for finding in (guidelines.data.get("findings") or [])[:8]:
+            if isinstance(finding, dict):
+                lines.append(
+                    f"- `{finding.get('file')}:{finding.get('line')}` ({finding.get('rule')}): "
+                    f"{finding.get('text', '').strip()} — {finding.get('why', '')}".rstrip(" —")
+                )
+    if not lines:
+        hot = _first_target(v)
+        where = _source_location(v)
+        if hot:
+            at = f" at `{where}`" if where else ""
+            lines.append(
+                f"- Start with `{hot}`{at}: it is the hottest target method. Check it against "
+                "the repository's hot-path rules (no per-message allocation, no locks, no LINQ)."
+            )
+        if _part(v, "deadlock").get("suspected") is True:
+            lines.append(
+                "- Break the wait cycle shown above: never block on a task from a callback, "
+                "and take locks in one order."
+            )
+    return "\n".join(lines) or "- Nothing stands out in this trace; no change is recommended."
+
+
+def _first_target(v: _View) -> str | None:
+    for row in _part(v, "cpu").get("top_self") or []:
+        if isinstance(row, dict) and _is_target(row.get("name"), v.target_prefix):
+            return str(row["name"]).split("!", 1)[-1]
+    return None
+
+
+def _source_location(v: _View) -> str | None:
+    found = v.results.get("find_source")
+    if not found or not isinstance(found.data, dict) or not found.data.get("found"):
+        return None
+    candidates = found.data.get("candidates") or []
+    best = candidates[0] if candidates and isinstance(candidates[0], dict) else None
+    if best is None:
+        return None
+    return f"{best.get('file')}:{best.get('start_line')}-{best.get('end_line')}"
+
+
+def _is_target(name: Any, prefix: str) -> bool:
+    return isinstance(name, str) and name.split("!", 1)[-1].startswith(prefix)
+
+
+def _one_line(entry: Any) -> str:
+    if isinstance(entry, dict):
+        text = ", ".join(f"{k}: {v}" for k, v in entry.items() if not isinstance(v, list | dict))
+        stack = entry.get("stack") or entry.get("frames")
+        if isinstance(stack, list) and stack:
+            text += f" — at `{str(stack[-1])}`"
+        return text[:300]
+    return str(entry)[:300]
+
+
+def _part(v: _View, key: str) -> dict[str, Any]:
+    value = v.analysis.get(key) if v.analysis is not None else None
+    return value if isinstance(value, dict) else {}
+
+
+def _dig(data: Any, *keys: str) -> Any:
+    for key in keys:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
