@@ -7,8 +7,14 @@ with "not available yet" (never fake data).
 from __future__ import annotations
 
 from tools.base import Tool, ToolRegistry
+from tools.build import BUILD_TOOL
+from tools.kafka import START_KAFKA_TOOL
 from tools.memory_tools import READ_MEMORY_TOOL, WRITE_MEMORY_TOOL
 from tools.placeholders import placeholder_tool
+from tools.source import CHECK_GUIDELINES_TOOL, FIND_SOURCE_TOOL
+from tools.speedscope_tool import CONVERT_SPEEDSCOPE_TOOL
+from tools.trace_collect import TRACE_COLLECT_TOOL
+from tools.trace_report import TRACE_REPORT_TOOL
 
 
 def default_tools() -> list[Tool]:
@@ -16,14 +22,14 @@ def default_tools() -> list[Tool]:
     return [
         READ_MEMORY_TOOL,
         WRITE_MEMORY_TOOL,
-        placeholder_tool("start_kafka", "Make sure a Kafka broker answers; start one if needed."),
-        placeholder_tool("build", "Build the stress-test project with dotnet build -c Release."),
-        placeholder_tool("trace_collect", "Run the stress tool and trace it with dotnet-trace."),
-        placeholder_tool("trace_report_piped", "dotnet-trace report topN, non-interactive."),
-        placeholder_tool("convert_speedscope", "Convert a trace to speedscope JSON and summarise."),
+        START_KAFKA_TOOL,
+        BUILD_TOOL,
+        TRACE_COLLECT_TOOL,
+        TRACE_REPORT_TOOL,
+        CONVERT_SPEEDSCOPE_TOOL,
         placeholder_tool("analyze_trace", "Analyse a .nettrace natively: CPU, allocations, locks."),
-        placeholder_tool("find_source", "Find the C# source of a method named in a trace."),
-        placeholder_tool("check_guidelines", "Scan a method or file for hot-path rule breaches."),
+        FIND_SOURCE_TOOL,
+        CHECK_GUIDELINES_TOOL,
     ]
 
 

@@ -1,0 +1,183 @@
+"""The hot-path rules: what each one means, and which the target's CLAUDE.md states.
+
+The target's CLAUDE.md is the source of truth. A rule is active when CLAUDE.md mentions it (the
+finding then cites that line); without a CLAUDE.md, or with one that states none of them, the
+Dekaf rules apply as the default.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+CLAUDE_MD_CANDIDATES = ("CLAUDE.md", ".claude/CLAUDE.md")
+DEFAULT_SOURCE = "Dekaf hot-path rules (default: no CLAUDE.md rule found in the target)"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One hot-path rule.
+
+    Attributes:
+        id: short stable name used in findings (``linq``).
+        title: what is found, for people.
+        why: why it matters on a hot path.
+        fix: the usual change, for recommendations.
+        mentions: a regex finding the rule in a CLAUDE.md line.
+        default: the Dekaf rule text cited when no CLAUDE.md states it.
+    """
+
+    id: str
+    title: str
+    why: str
+    fix: str
+    mentions: str
+    default: str
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "configure-await",
+        "await without .ConfigureAwait(false)",
+        "resumes on the captured context: an extra scheduling hop per await and deadlock risk "
+        "under a synchronization context",
+        "append .ConfigureAwait(false)",
+        r"ConfigureAwait",
+        "ConfigureAwait(false) on every await in src/",
+    ),
+    Rule(
+        "blocking-wait",
+        ".Result / .Wait() on a task",
+        "blocks a thread-pool thread until the task ends: thread starvation and sync-over-async "
+        "deadlocks",
+        "await the task (with ConfigureAwait(false)) instead of blocking",
+        r"\.Result|\.Wait\(|block(ing)? on async",
+        "never .Result / .Wait()",
+    ),
+    Rule(
+        "lock",
+        "lock / Monitor",
+        "every caller serialises on the lock; under load threads queue (contention) instead of "
+        "working",
+        "hand the work to a channel or use lock-free state (Interlocked) owned by one thread",
+        r"\blocks?\b|Monitor",
+        "prefer channels over locks; no per-message locks",
+    ),
+    Rule(
+        "linq",
+        "LINQ call",
+        "allocates enumerators and delegates and hides O(n) passes on every call",
+        "write a plain for/foreach loop over the concrete collection",
+        r"\bLINQ\b",
+        "banned in hot paths: LINQ",
+    ),
+    Rule(
+        "capturing-lambda",
+        "lambda capturing locals or parameters",
+        "allocates a closure object and a delegate each time the method runs",
+        "make the lambda static and pass state explicitly, or inline the loop",
+        r"lambda|closure",
+        "banned in hot paths: capturing lambdas",
+    ),
+    Rule(
+        "params-toarray",
+        "params / ToArray / ToList",
+        "allocates a new array or list per call",
+        "pass a span or reuse a pooled buffer",
+        r"ToArray|ToList|\bparams\b",
+        "banned in hot paths: params/ToArray",
+    ),
+    Rule(
+        "yield",
+        "yield iterator",
+        "allocates an iterator state machine per call",
+        "return a struct enumerator or fill a caller-provided span",
+        r"\byield\b",
+        "banned in hot paths: yield",
+    ),
+    Rule(
+        "string-format",
+        "string interpolation / string.Format",
+        "builds a new string per call (and boxes value-type arguments)",
+        "format only off the hot path, or write into a pooled buffer",
+        r"string format|formatting|interpolat|string\.Format",
+        "banned in hot paths: per-message string formatting",
+    ),
+    Rule(
+        "task-run",
+        "Task.Run / StartNew",
+        "queues a work item and allocates a Task per call; hides ordering and back-pressure",
+        "run the work inline or in a long-lived loop fed by a channel",
+        r"Task\.Run",
+        "banned in hot paths: Task.Run",
+    ),
+    Rule(
+        "alloc-in-loop",
+        "new inside a loop",
+        "allocates per iteration: per-message garbage and GC pauses",
+        "hoist the allocation out of the loop or rent from ArrayPool / a pooled arena",
+        r"alloc",
+        "zero allocation in hot paths; per-message allocation is a bug",
+    ),
+    Rule(
+        "throw-control-flow",
+        "throw caught in the same method",
+        "exceptions cost microseconds each (stack trace capture, unwinding)",
+        "return a status (bool / Try-pattern) instead of throwing",
+        r"exception|\bthrow",
+        "banned in hot paths: exceptions as control flow",
+    ),
+    Rule(
+        "boxing",
+        "boxing a value type into object",
+        "allocates a heap object for every boxed value",
+        "keep the value typed (generics, overloads) instead of object",
+        r"\bboxing\b|\bbox(ed)?\b",
+        "banned in hot paths: boxing",
+    ),
+)
+RULES_BY_ID = {rule.id: rule for rule in RULES}
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """The rules in force for a repository and where each one is stated.
+
+    Attributes:
+        citations: rule id -> where it is stated (``CLAUDE.md:12: …`` or the default text).
+        source: ``CLAUDE.md`` (path) or the default's name.
+    """
+
+    citations: dict[str, str]
+    source: str
+
+
+def load_rules(repo: Path) -> RuleSet:
+    """Reads the target's CLAUDE.md (inside ``repo`` only) and returns the rules it states."""
+    root = repo.resolve()
+    for name in CLAUDE_MD_CANDIDATES:
+        path = (root / name).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        citations = rules_from_text(text, name)
+        if citations:
+            return RuleSet(citations, name)
+    return RuleSet({r.id: f"Dekaf default: {r.default}" for r in RULES}, DEFAULT_SOURCE)
+
+
+def rules_from_text(text: str, name: str) -> dict[str, str]:
+    """Rule id -> ``NAME:line: text`` for every rule a line of ``text`` mentions."""
+    citations: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip().lstrip("-*").strip()
+        if not stripped or stripped.startswith("#"):
+            continue
+        for rule in RULES:
+            if rule.id not in citations and re.search(rule.mentions, stripped, re.IGNORECASE):
+                citations[rule.id] = f"{name}:{number}: {stripped[:160]}"
+    return citations

@@ -1,0 +1,509 @@
+"""A symbol index of a C# repository: namespaces, (nested, generic) types and their members.
+
+Built once per run from every ``*.cs`` file of the target repo (``bin/``, ``obj/``, ``.git/``
+skipped) by a lexical scan of the comment/string-masked text with brace matching. It is not a
+compiler: it finds declarations well enough to map a trace frame to a file and line range.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from tools.source.csharp_lexer import line_of, line_starts, mask_code
+
+SKIP_DIRS = frozenset({"bin", "obj", ".git", "node_modules", ".vs", ".perf-trace-analyzer"})
+"""Folders never scanned: build outputs, VCS data, our own work folder."""
+
+MAX_FILE_BYTES = 2_000_000
+"""Larger .cs files are generated code, not something a human edits."""
+
+TYPE_KEYWORDS = frozenset({"class", "struct", "interface", "record", "enum"})
+STATEMENT_KEYWORDS = frozenset(
+    "if else for foreach while do switch using lock catch try finally return await new throw "
+    "fixed checked unchecked unsafe yield case default when var goto break continue in is as "
+    "get set init add remove typeof sizeof nameof base this".split()
+)
+MODIFIERS = frozenset(
+    "public private protected internal static readonly sealed abstract virtual override async "
+    "unsafe extern partial new file required volatile const scoped ref".split()
+)
+
+Kind = Literal["method", "constructor", "property", "local_function", "type"]
+
+_TOKEN = re.compile(r"[A-Za-z_@][A-Za-z0-9_]*|=>|\S")
+
+
+@dataclass(frozen=True)
+class Symbol:
+    """One declaration found in a C# file.
+
+    Attributes:
+        name: the member name (``TryAppend``; ``.ctor`` for constructors; the type name for
+            types; ``this[]`` for indexers).
+        kind: method, constructor, property, local_function or type.
+        namespace: the enclosing namespace (dotted), possibly empty.
+        types: the enclosing type path, outermost first, each with its generic arity as
+            ``Name`N`` when generic (``("KafkaProducer`2",)``).
+        parent: for a local function, the name of the member it is declared in.
+        params: parameter type texts as written (``("long", "ReadOnlySpan<byte>")``).
+        file: the path relative to the repository root (POSIX separators).
+        start_line: the declaration line (after attributes).
+        end_line: the line of the closing brace or semicolon.
+        body_offset: offset in the masked text where the body (``{`` or ``=>``) starts.
+        static: whether the declaration carries ``static``.
+    """
+
+    name: str
+    kind: Kind
+    namespace: str
+    types: tuple[str, ...]
+    parent: str | None
+    params: tuple[str, ...]
+    file: str
+    start_line: int
+    end_line: int
+    body_offset: int
+    static: bool = False
+
+    @property
+    def qualified(self) -> str:
+        """``Namespace.Outer+Inner.Member`` (local functions add ``.Parent.Local``)."""
+        parts = [p for p in (self.namespace, "+".join(self.types)) if p]
+        if self.parent:
+            parts.append(self.parent)
+        parts.append(self.name)
+        return ".".join(parts)
+
+    @property
+    def signature(self) -> str:
+        """A short human signature: ``RecordAccumulator.TryAppend(long, ReadOnlySpan<byte>)``."""
+        owner = ".".join(t.split("`")[0] for t in self.types)
+        name = self.name if not self.parent else f"{self.parent}.{self.name}"
+        args = f"({', '.join(self.params)})" if self.kind != "property" else ""
+        return f"{owner}.{name}{args}" if owner else f"{name}{args}"
+
+
+@dataclass
+class SourceFile:
+    """One scanned file: its text, the masked text and line offsets."""
+
+    path: str
+    text: str
+    masked: str
+    starts: list[int]
+
+    def line(self, number: int) -> str:
+        """The source line ``number`` (1-based), without its line break."""
+        lines = self.text.splitlines()
+        return lines[number - 1] if 0 < number <= len(lines) else ""
+
+
+@dataclass
+class SymbolIndex:
+    """All symbols of a repository, with the scanned files (for source and rule scans)."""
+
+    root: Path
+    symbols: list[Symbol] = field(default_factory=list)
+    files: dict[str, SourceFile] = field(default_factory=dict)
+    struct_names: set[str] = field(default_factory=set)
+
+    def by_name(self, name: str) -> list[Symbol]:
+        """Every symbol whose member name is ``name``."""
+        return [s for s in self.symbols if s.name == name]
+
+    def in_file(self, path: str) -> list[Symbol]:
+        """The symbols of one file, in source order."""
+        return sorted((s for s in self.symbols if s.file == path), key=lambda s: s.start_line)
+
+
+def iter_cs_files(root: Path) -> Iterator[Path]:
+    """Every ``*.cs`` file under ``root`` that resolves inside it (no symlink escapes)."""
+    resolved_root = root.resolve()
+    stack = [root]
+    while stack:
+        folder = stack.pop()
+        try:
+            entries = sorted(folder.iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name in SKIP_DIRS:
+                continue
+            if not entry.resolve().is_relative_to(resolved_root):
+                continue
+            if entry.is_dir():
+                stack.append(entry)
+            elif entry.suffix == ".cs" and entry.is_file():
+                yield entry
+
+
+def build_index(root: Path) -> SymbolIndex:
+    """Scans every C# file under ``root`` into a :class:`SymbolIndex`."""
+    index = SymbolIndex(root=root.resolve())
+    for path in iter_cs_files(root):
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                continue
+            text = path.read_text(encoding="utf-8-sig", errors="replace")
+        except OSError:
+            continue
+        rel = path.resolve().relative_to(index.root).as_posix()
+        add_file(index, rel, text)
+    return index
+
+
+def add_file(index: SymbolIndex, rel: str, text: str) -> None:
+    """Scans one file's text into ``index`` under the relative path ``rel``."""
+    masked = mask_code(text)
+    source = SourceFile(rel, text, masked, line_starts(text))
+    index.files[rel] = source
+    scanner = _Scanner(source)
+    scanner.run()
+    index.symbols.extend(scanner.symbols)
+    index.struct_names.update(scanner.structs)
+
+
+@dataclass
+class _Scope:
+    kind: Literal["namespace", "type", "member", "block", "enum", "switch"]
+    name: str
+    member: str | None = None
+
+
+@dataclass
+class _Scanner:
+    """Walks tokens with a scope stack; a header is the tokens since the last ``;{}``."""
+
+    file: SourceFile
+    symbols: list[Symbol] = field(default_factory=list)
+    structs: set[str] = field(default_factory=set)
+
+    def run(self) -> None:
+        """Finds every declaration of the file."""
+        tokens = [(m.group(), m.start()) for m in _TOKEN.finditer(self.file.masked)]
+        self.tokens = tokens
+        self.scopes: list[_Scope] = []
+        self.file_namespace = ""
+        self.open: list[tuple[int, Symbol | None]] = []
+        header_start = 0
+        i = 0
+        while i < len(tokens):
+            tok = tokens[i][0]
+            if tok in "([":
+                i = _skip_group(tokens, i)
+                continue
+            if tok == ";":
+                self._statement_end(tokens[header_start:i], i)
+                header_start = i + 1
+            elif tok == "{":
+                self._open(tokens[header_start:i], i)
+                header_start = i + 1
+            elif tok == "}":
+                self._close(i)
+                header_start = i + 1
+            i += 1
+
+    def _namespace(self) -> str:
+        names = [s.name for s in self.scopes if s.kind == "namespace"]
+        return ".".join(n for n in [self.file_namespace, *names] if n)
+
+    def _types(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self.scopes if s.kind in ("type", "enum"))
+
+    def _current_member(self) -> str | None:
+        for scope in reversed(self.scopes):
+            if scope.kind == "member":
+                return scope.member
+        return None
+
+    def _open(self, header: list[tuple[str, int]], brace: int) -> None:
+        words = [t for t, _ in _strip_attributes(header)]
+        parent = self.scopes[-1].kind if self.scopes else "namespace"
+        if words and words[-1] == "switch":
+            self.scopes.append(_Scope("switch", ""))
+            self.open.append((brace, None))
+            return
+        if "namespace" in words and parent == "namespace":
+            name = "".join(words[words.index("namespace") + 1 :])
+            self.scopes.append(_Scope("namespace", name))
+            self.open.append((brace, None))
+            return
+        type_decl = _type_declaration(words) if parent in ("namespace", "type") else None
+        if type_decl is not None:
+            self._open_type(type_decl, header, brace)
+            return
+        symbol = self._member(header, self.tokens[brace][1], parent)
+        if symbol is not None:
+            self.scopes.append(_Scope("member", symbol.name, member=_member_key(symbol)))
+        else:
+            self.scopes.append(_Scope("block", ""))
+        self.open.append((brace, symbol))
+
+    def _open_type(
+        self, decl: tuple[str, str, int], header: list[tuple[str, int]], brace: int
+    ) -> None:
+        keyword, name, arity = decl
+        full = f"{name}`{arity}" if arity else name
+        if keyword == "struct":
+            self.structs.add(name)
+        symbol = self._symbol(name, "type", header, self.tokens[brace][1], params=())
+        self.scopes.append(_Scope("enum" if keyword == "enum" else "type", full))
+        self.open.append((brace, symbol))
+
+    def _member(self, header: list[tuple[str, int]], body: int, parent: str) -> Symbol | None:
+        """A member (or local function) declared by ``header``; ``body`` is an offset."""
+        clean = _strip_attributes(header)
+        if not clean:
+            return None
+        if parent == "type":
+            return self._type_member(clean, body)
+        if parent in ("member", "block"):
+            return self._local_function(clean, body)
+        return None
+
+    def _type_member(self, clean: list[tuple[str, int]], body: int) -> Symbol | None:
+        words = [t for t, _ in clean]
+        paren = _first_index(words, "(")
+        if "=" in words[:paren] or "=>" in words[:paren]:
+            return None  # a field initializer, not a member declaration
+        if paren is None:
+            if words[-1] == "]" and "this" in words:
+                return self._symbol("this[]", "property", clean, body, params=())
+            if _is_ident(words[-1]):
+                return self._symbol(words[-1], "property", clean, body, params=())
+            return None
+        return self._method(clean, paren, body, local=False)
+
+    def _local_function(self, clean: list[tuple[str, int]], body: int) -> Symbol | None:
+        words = [t for t, _ in clean]
+        paren = _first_index(words, "(")
+        if paren is None or paren < 2 or "=" in words[:paren] or "." in words[:paren]:
+            return None
+        if words[0] in STATEMENT_KEYWORDS or words[paren - 1] in STATEMENT_KEYWORDS:
+            return None
+        if "=>" in words[:paren]:
+            return None
+        return self._method(clean, paren, body, local=True)
+
+    def _method(
+        self, clean: list[tuple[str, int]], paren: int, body: int, *, local: bool
+    ) -> Symbol | None:
+        words = [t for t, _ in clean]
+        name_at = paren - 1
+        if words[name_at] == ">":
+            name_at = _generic_open(words, name_at) - 1
+        if name_at < 0 or not _is_ident(words[name_at]):
+            return None
+        name = words[name_at]
+        before = words[:name_at]
+        if "operator" in before or "delegate" in before or "event" in before:
+            return None
+        if "~" in before:
+            name = "Finalize"
+        elif not local and (not before or all(w in MODIFIERS for w in before)):
+            if self.scopes and self.scopes[-1].name.split("`")[0] == name:
+                name = ".cctor" if "static" in before else ".ctor"
+        kind: Kind = "local_function" if local else "method"
+        if name in (".ctor", ".cctor"):
+            kind = "constructor"
+        params = _params(clean, paren)
+        return self._symbol(name, kind, clean, body, params=params, static="static" in before)
+
+    def _symbol(
+        self,
+        name: str,
+        kind: Kind,
+        header: list[tuple[str, int]],
+        body: int,
+        *,
+        params: tuple[str, ...],
+        static: bool = False,
+    ) -> Symbol:
+        clean = _strip_attributes(header) or header
+        start = line_of(self.file.starts, clean[0][1]) if clean else 1
+        parent = self._current_member() if kind == "local_function" else None
+        types = self._types()
+        return Symbol(
+            name=name,
+            kind=kind,
+            namespace=self._namespace(),
+            types=types,
+            parent=parent,
+            params=params,
+            file=self.file.path,
+            start_line=start,
+            end_line=start,
+            body_offset=body,
+            static=static,
+        )
+
+    def _close(self, brace: int) -> None:
+        if not self.scopes:
+            return
+        self.scopes.pop()
+        _, symbol = self.open.pop()
+        if symbol is not None:
+            end = line_of(self.file.starts, self.tokens[brace][1])
+            self.symbols.append(_with_end(symbol, end))
+
+    def _statement_end(self, header: list[tuple[str, int]], semi: int) -> None:
+        words = [t for t, _ in _strip_attributes(header)]
+        parent = self.scopes[-1].kind if self.scopes else "namespace"
+        if words[:1] == ["namespace"]:
+            self.file_namespace = "".join(words[1:])
+            return
+        if "=>" not in words:
+            return
+        arrow = _arrow_index(header)
+        clean = _strip_attributes(header[:arrow])
+        offset = header[arrow][1]
+        symbol: Symbol | None = None
+        if parent == "type" and clean:
+            symbol = self._type_member(clean, offset)
+        elif parent in ("member", "block") and clean:
+            symbol = self._local_function(clean, offset)
+        if symbol is not None:
+            end = line_of(self.file.starts, self.tokens[semi][1])
+            self.symbols.append(_with_end(symbol, end))
+
+
+def _member_key(symbol: Symbol) -> str:
+    return symbol.name
+
+
+def _with_end(symbol: Symbol, end: int) -> Symbol:
+    from dataclasses import replace
+
+    return replace(symbol, end_line=max(end, symbol.start_line))
+
+
+def _skip_group(tokens: list[tuple[str, int]], i: int) -> int:
+    """Index after the group opened at ``i`` (parens/brackets; braces inside are skipped too)."""
+    depth = 0
+    while i < len(tokens):
+        tok = tokens[i][0]
+        if tok in "([":
+            depth += 1
+        elif tok in ")]":
+            depth -= 1
+            if depth == 0:
+                return i + 1
+        i += 1
+    return i
+
+
+def _strip_attributes(header: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """Drops leading ``[Attribute(...)]`` groups (the main loop skipped their insides)."""
+    i = 0
+    while i < len(header) and header[i][0] == "[":
+        depth = 0
+        while i < len(header):
+            if header[i][0] == "[":
+                depth += 1
+            elif header[i][0] == "]":
+                depth -= 1
+                if depth == 0:
+                    i += 1
+                    break
+            i += 1
+    return header[i:]
+
+
+def _type_declaration(words: list[str]) -> tuple[str, str, int] | None:
+    """(keyword, name, generic arity) when the header declares a type."""
+    stop = len(words)
+    for marker in ("(", "where", ":"):
+        if marker in words:
+            stop = min(stop, words.index(marker))
+    for i, word in enumerate(words[:stop]):
+        if word in TYPE_KEYWORDS and i + 1 < len(words):
+            j = i + 1
+            if word == "record" and words[j] in ("struct", "class"):
+                word = words[j]
+                j += 1
+            if j >= len(words) or not _is_ident(words[j]):
+                return None
+            return word, words[j], _arity(words, j + 1)
+    return None
+
+
+def _arity(words: list[str], i: int) -> int:
+    if i >= len(words) or words[i] != "<":
+        return 0
+    depth = 0
+    count = 1
+    for word in words[i:]:
+        if word == "<":
+            depth += 1
+        elif word == ">":
+            depth -= 1
+            if depth == 0:
+                return count
+        elif word == "," and depth == 1:
+            count += 1
+    return count
+
+
+def _generic_open(words: list[str], close: int) -> int:
+    depth = 0
+    for i in range(close, -1, -1):
+        if words[i] == ">":
+            depth += 1
+        elif words[i] == "<":
+            depth -= 1
+            if depth == 0:
+                return i
+    return 0
+
+
+def _params(clean: list[tuple[str, int]], paren: int) -> tuple[str, ...]:
+    """Parameter type texts from the parenthesised list starting at ``paren``."""
+    words = [t for t, _ in clean]
+    depth = 0
+    current: list[str] = []
+    params: list[list[str]] = []
+    for word in words[paren:]:
+        if word in "(<[":
+            depth += 1
+            if depth == 1:
+                continue
+        elif word in ")>]":
+            depth -= 1
+            if depth == 0:
+                params.append(current)
+                break
+        elif word == "," and depth == 1:
+            params.append(current)
+            current = []
+            continue
+        current.append(word)
+    return tuple(t for t in (_param_type(p) for p in params) if t)
+
+
+def _param_type(words: list[str]) -> str:
+    if "=" in words:
+        words = words[: words.index("=")]
+    words = [w for w in words if w not in ("this", "ref", "out", "in", "params", "scoped")]
+    if len(words) >= 2 and (words[-1][0].isalpha() or words[-1][0] in "_@"):
+        words = words[:-1]  # the parameter's name
+    text = "".join(w if w not in (",",) else ", " for w in words)
+    return text
+
+
+def _first_index(words: list[str], token: str) -> int | None:
+    return words.index(token) if token in words else None
+
+
+def _arrow_index(header: list[tuple[str, int]]) -> int:
+    for i, (tok, _) in enumerate(header):
+        if tok == "=>":
+            return i
+    return len(header)
+
+
+def _is_ident(word: str) -> bool:
+    return bool(word) and (word[0].isalpha() or word[0] in "_@") and word not in TYPE_KEYWORDS
