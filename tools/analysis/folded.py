@@ -20,7 +20,7 @@ from tools.analysis.stacks import KIND_EXTERNAL, KIND_MANAGED, SampleStore
 def pyroscope_weights(
     store: SampleStore, sync_qpc: int, frequency: int, *, managed_only: bool = False
 ) -> Counter[int]:
-    """Nanoseconds per stack id; ``managed_only`` drops intervals that began outside managed code."""
+    """Nanoseconds per stack id; ``managed_only`` drops intervals begun outside managed code."""
     ns_per_tick = 10**9 // frequency if frequency > 0 else 0
     weights: Counter[int] = Counter()
     for records in store.threads.values():

@@ -30,7 +30,7 @@ class MethodStat(BaseModel):
     percent: float = Field(description="Share of all samples (self or inclusive).")
     samples: int
     managed_samples: int = 0
-    time_ms: float = Field(0.0, description="Thread time (TraceEvent model), milliseconds.")
+    time_ms: float = Field(default=0.0, description="Thread time (TraceEvent model), milliseconds.")
 
 
 class CodeShare(BaseModel):
@@ -84,13 +84,13 @@ class AllocationSite(BaseModel):
     """One allocating stack."""
 
     frames: list[str] = Field(description="Root first.")
-    target_frame: str | None = Field(None, description="Deepest frame in target code.")
+    target_frame: str | None = Field(default=None, description="Deepest frame in target code.")
     types: list[str]
     bytes: int
     ticks: int
     percent: float
     bytes_per_message: float | None = None
-    classification: str | None = Field(None, description="per-message | per-batch-or-rarer")
+    classification: str | None = Field(default=None, description="per-message | per-batch-or-rarer")
 
 
 class AllocationSection(BaseModel):

@@ -74,6 +74,7 @@ class TraceScan:
         handlers: dict[Key, Handler] | None = None,
         count_all: bool = False,
         progress: Progress | None = None,
+        stacks: StackInterner | None = None,
     ) -> TraceScan:
         """Reads ``path`` once.
 
@@ -85,12 +86,15 @@ class TraceScan:
             handlers: callbacks for other events (contention, GC, …).
             count_all: read every event so ``counts`` covers all providers.
             progress: called now and then with the bytes read so far.
+            stacks: an interner shared with the handlers (a new one otherwise).
 
         Raises:
             TraceFormatError: not a trace, or corrupt before any usable data.
         """
         with open_trace(path) as trace:
             scan = cls(trace.info, trace.stats)
+            if stacks is not None:
+                scan.stacks = stacks
             wanted = set(keys) | set(handlers or {})
             routes = _Router(wanted, handlers or {}, with_alloc_samples)
             select = None if count_all else routes.selects

@@ -1,0 +1,145 @@
+"""Allocations from GCAllocationTick: bytes and ticks by type and by allocating stack.
+
+Each tick stands for the ~100 KB allocated since the previous one on that heap, so byte counts
+are sampled estimates. With the message count of the run, a site is called per-message when it
+allocates about one of its sampled objects (or more) per message, per-batch-or-rarer when it
+allocates far less than that (nettrace-format.md §10, dekaf-target.md "per-batch is fine").
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from tools.analysis.results import AllocationSection, AllocationSite, TypeAllocation
+from tools.analysis.stacks import StackInterner
+from tools.nettrace.model import Event
+from tools.nettrace.payloads import AllocationTick, decode
+from tools.nettrace.symbols import frame_method
+
+SITE_FRAMES = 12
+PER_MESSAGE_RATIO = 0.5
+"""A site allocating at least half its typical object per message is per-message."""
+PER_BATCH_RATIO = 0.05
+
+
+@dataclass
+class _Volume:
+    bytes: int = 0
+    ticks: int = 0
+    object_bytes: int = 0
+    sized_ticks: int = 0
+
+
+@dataclass
+class AllocationCollector:
+    """Accumulates allocation ticks during the pass."""
+
+    stacks: StackInterner
+    pointer_size: int = 8
+    by_type: defaultdict[str, _Volume] = field(default_factory=lambda: defaultdict(_Volume))
+    by_site: defaultdict[int, defaultdict[str, _Volume]] = field(
+        default_factory=lambda: defaultdict(lambda: defaultdict(_Volume))
+    )
+    ticks: int = 0
+    bytes: int = 0
+
+    def on_event(self, ev: Event) -> None:
+        """Handles one GCAllocationTick."""
+        tick = decode(ev.provider, ev.event_id, ev.version, ev.payload, self.pointer_size)
+        if not isinstance(tick, AllocationTick):
+            return
+        name = tick.type_name or "(type unknown: GCAllocationTick < v2)"
+        amount = tick.bytes
+        self.ticks += 1
+        self.bytes += amount
+        for volume in (self.by_type[name], self.by_site[self.stacks.intern(ev.stack)][name]):
+            volume.bytes += amount
+            volume.ticks += 1
+            if tick.object_size:
+                volume.object_bytes += tick.object_size
+                volume.sized_ticks += 1
+
+    def summarize(
+        self,
+        frames: list[tuple[str, ...]],
+        *,
+        top: int = 20,
+        messages: int | None = None,
+        target_prefix: str = "Dekaf.",
+    ) -> AllocationSection:
+        """The allocations section; sites are cut to ``top`` and their stacks to 12 frames."""
+        total = self.bytes
+        types = sorted(self.by_type.items(), key=lambda kv: (-kv[1].bytes, kv[0]))
+        by_type = [
+            TypeAllocation(type=n, bytes=v.bytes, ticks=v.ticks, percent=_pct(v.bytes, total))
+            for n, v in types[:top]
+        ]
+        sites = [self._site(sid, frames[sid], messages, target_prefix) for sid in self.by_site]
+        sites.sort(key=lambda s: (-s.bytes, s.frames))
+        per_message = sum(1 for s in sites if s.classification == "per-message")
+        return AllocationSection(
+            collected=self.ticks > 0,
+            ticks=self.ticks,
+            bytes=total,
+            by_type=by_type,
+            by_site=sites[:top],
+            messages=messages,
+            bytes_per_message=round(total / messages, 2) if messages else None,
+            per_message_sites=per_message,
+        )
+
+    def _site(
+        self, sid: int, stack: tuple[str, ...], messages: int | None, prefix: str
+    ) -> AllocationSite:
+        volumes = self.by_site[sid]
+        total = sum(v.bytes for v in volumes.values())
+        ticks = sum(v.ticks for v in volumes.values())
+        ranked = sorted(volumes, key=lambda name: -volumes[name].bytes)
+        site = AllocationSite(
+            frames=list(stack[-SITE_FRAMES:]),
+            target_frame=first_target_frame(stack, prefix),
+            types=ranked[:5],
+            bytes=total,
+            ticks=ticks,
+            percent=_pct(total, self.bytes),
+        )
+        if messages:
+            per_msg = total / messages
+            site.bytes_per_message = round(per_msg, 3)
+            site.classification = classify_site(per_msg, volumes.values(), self.pointer_size)
+        return site
+
+
+def first_target_frame(stack: tuple[str, ...], prefix: str) -> str | None:
+    """The target-code frame closest to the leaf (the target code that allocated)."""
+    if not prefix:
+        return None
+    for frame in reversed(stack):
+        if frame_method(frame).startswith(prefix):
+            return frame
+    return None
+
+
+def classify_site(per_message: float, volumes: Iterable[_Volume], pointer_size: int) -> str:
+    """``per-message``, ``per-batch-or-rarer`` or ``unclear`` from bytes per message.
+
+    The typical object size at the site (ObjectSize, GCAllocationTick v4) is the yardstick;
+    without it, the smallest object the runtime can allocate (3 pointers) is.
+    """
+    sized = [v for v in volumes if v.sized_ticks]
+    if sized:
+        typical = sum(v.object_bytes for v in sized) / sum(v.sized_ticks for v in sized)
+    else:
+        typical = 3.0 * pointer_size
+    ratio = per_message / typical if typical else 0.0
+    if ratio >= PER_MESSAGE_RATIO:
+        return "per-message"
+    if ratio <= PER_BATCH_RATIO:
+        return "per-batch-or-rarer"
+    return "unclear"
+
+
+def _pct(part: float, whole: float) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0

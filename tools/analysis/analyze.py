@@ -1,0 +1,149 @@
+"""The one-pass driver: read a trace once, run every analysis, return a ``TraceAnalysis``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tools.analysis.allocations import AllocationCollector
+from tools.analysis.contention import ContentionCollector
+from tools.analysis.cpu import summarize_cpu
+from tools.analysis.deadlock import assess
+from tools.analysis.gc import GCCollector
+from tools.analysis.results import TraceAnalysis, TraceHeader
+from tools.analysis.source import SAMPLE_KEYS, SYMBOL_KEYS, Handler, Key, Progress, TraceScan
+from tools.analysis.stacks import StackInterner
+from tools.nettrace.payloads import RUNTIME, SAMPLER
+from tools.nettrace.reader import open_trace
+
+PRESETS = {
+    "cpu": f"--providers {SAMPLER}",
+    "allocations": f"--providers {RUNTIME}:0x1:5",
+    "contention": f"--providers {RUNTIME}:0x4000:4",
+    "waits": f"--providers {RUNTIME}:0x40000000000:5",
+}
+"""What to collect when a section has no data (dotnet-trace collect arguments)."""
+
+
+def analyze_trace_file(
+    path: str | Path,
+    *,
+    top: int = 20,
+    messages: int | None = None,
+    target_prefix: str = "Dekaf.",
+    progress: Progress | None = None,
+) -> TraceAnalysis:
+    """Reads ``path`` once and runs every analysis.
+
+    Args:
+        path: a ``.nettrace``/``.netperf`` file or a ``.zip`` holding one.
+        top: length of every top list.
+        messages: messages the run produced/consumed, for per-message allocation sites.
+        target_prefix: namespace prefix of the code under study (``Dekaf.``).
+        progress: called now and then with the bytes read.
+
+    Raises:
+        TraceFormatError: the file is not a readable trace.
+    """
+    path = Path(path)
+    with open_trace(path) as probe:  # the header decides pointer size and clock first
+        info = probe.info
+    stacks = StackInterner()
+    allocs = AllocationCollector(stacks, info.pointer_size)
+    locks = ContentionCollector(stacks, info.pointer_size, info.qpc_frequency)
+    gcs = GCCollector(info.pointer_size)
+    handlers: dict[Key, Handler] = {
+        (RUNTIME, 10): allocs.on_event,
+        (RUNTIME, 81): locks.on_contention_start,
+        (RUNTIME, 91): locks.on_contention_stop,
+        (RUNTIME, 301): locks.on_wait_start,
+        (RUNTIME, 302): locks.on_wait_stop,
+        (RUNTIME, 1): gcs.on_start,
+        (RUNTIME, 2): gcs.on_end,
+        (RUNTIME, 9): gcs.on_suspend,
+        (RUNTIME, 3): gcs.on_restart,
+    }
+    scan = TraceScan.run(
+        path,
+        SAMPLE_KEYS | SYMBOL_KEYS,
+        handlers=handlers,
+        count_all=True,
+        progress=progress,
+        stacks=stacks,
+    )
+    frames = scan.stacks.resolve(scan.symbols)
+    cpu, threads = summarize_cpu(
+        scan.samples,
+        frames,
+        info.sync_time_qpc,
+        info.qpc_frequency,
+        top=top,
+        target_prefix=target_prefix,
+    )
+    window = None
+    if scan.first_ts is not None and scan.last_ts is not None:
+        window = (scan.first_ts, scan.last_ts)
+    analysis = TraceAnalysis(
+        trace=_header(path, scan),
+        events_by_provider=_by_provider(scan),
+        cpu=cpu,
+        allocations=allocs.summarize(
+            frames, top=top, messages=messages, target_prefix=target_prefix
+        ),
+        contention=locks.summarize(frames, top=top, target_prefix=target_prefix),
+        deadlock=assess(locks, frames, window, info.qpc_frequency),
+        gc=gcs.summarize(info.qpc_frequency),
+        threads=threads[:top],
+    )
+    analysis.notes = _notes(analysis, scan, frames)
+    return analysis
+
+
+def _header(path: Path, scan: TraceScan) -> TraceHeader:
+    info = scan.info
+    return TraceHeader(
+        path=str(path),
+        format=info.format,
+        pointer_size=info.pointer_size,
+        pid=info.process_id,
+        duration_s=round(scan.duration_s, 6),
+        events=sum(scan.counts.values()),
+        truncated=scan.stats.truncated,
+        size_bytes=path.stat().st_size,
+        start_utc=info.sync_time_utc.isoformat(),
+        qpc_frequency=info.qpc_frequency,
+    )
+
+
+def _by_provider(scan: TraceScan) -> dict[str, dict[str, int]]:
+    result: dict[str, dict[str, int]] = {}
+    for (provider, event_id), count in sorted(scan.counts.items()):
+        result.setdefault(provider, {})[str(event_id)] = count
+    return result
+
+
+def _notes(analysis: TraceAnalysis, scan: TraceScan, frames: list[tuple[str, ...]]) -> list[str]:
+    notes = []
+    if scan.stats.truncated:
+        notes.append(
+            f"The trace is truncated (complete data ends at byte {scan.stats.truncated_at}); "
+            "the analysis covers what was written."
+        )
+    if not analysis.cpu.collected:
+        notes.append(f"No CPU samples; collect with {PRESETS['cpu']}.")
+    if not analysis.allocations.collected:
+        notes.append(f"No allocation ticks; collect with {PRESETS['allocations']}.")
+    if not analysis.contention.collected:
+        notes.append(
+            f"No contention or wait events; collect with {PRESETS['contention']} "
+            f"(waits, .NET 9+: {PRESETS['waits']})."
+        )
+    named = [f for stack in frames for f in stack]
+    unknown = sum(1 for f in named if f == "?!?")
+    if named and unknown:
+        notes.append(
+            f"{100 * unknown / len(named):.1f}% of stack frames are unresolved (?!?): no "
+            "MethodLoadVerbose/rundown event covered them (was rundown disabled?)."
+        )
+    if scan.symbols.method_count == 0 and named:
+        notes.append("No method names in the trace (rundown missing): frames cannot be named.")
+    return notes

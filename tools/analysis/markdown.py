@@ -1,0 +1,241 @@
+"""The four-section Markdown report (design.md §6) from a ``TraceAnalysis``.
+
+Every number comes from the analysis; a section whose data the trace does not hold says so and
+names the dotnet-trace providers that collect it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tools.analysis.analyze import PRESETS
+from tools.analysis.results import MethodStat, TraceAnalysis, WaitSite
+from tools.nettrace.symbols import frame_method
+
+NAME_MAX = 110
+SUSPICIOUS = {
+    "System.Linq.": "LINQ",
+    "System.Threading.Tasks.Task.Run": "Task.Run",
+    "System.String.Format": "string formatting",
+    "System.String.Concat": "string concatenation",
+    "System.Runtime.CompilerServices.CastHelpers": "casts/boxing",
+    "System.Threading.Monitor.Enter": "lock",
+    "System.Exception": "exceptions",
+}
+
+
+def short(frame: str) -> str:
+    """The method part of a frame, cut to a table-friendly length, pipes escaped."""
+    name = frame_method(frame)
+    if len(name) > NAME_MAX:
+        name = name[: NAME_MAX - 1] + "…"
+    return name.replace("|", "\\|")
+
+
+def render_markdown(analysis: TraceAnalysis) -> str:
+    """The whole report: heading, the four sections in order, notes."""
+    trace = analysis.trace
+    lines = [
+        f"# Trace analysis: {Path(trace.path).name}",
+        "",
+        f"{trace.format}, pid {trace.pid}, {trace.duration_s:.3f} s of events, "
+        f"{trace.events:,} events" + (" (TRUNCATED trace)" if trace.truncated else "") + ".",
+        "",
+    ]
+    lines += _cpu(analysis) + _allocations(analysis) + _contention(analysis)
+    lines += _recommendations(analysis)
+    notes = [n for n in analysis.notes if "collect with" not in n]  # sections already say so
+    if notes:
+        lines += ["", "### Notes", ""] + [f"- {note}" for note in notes]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _missing(what: str, preset: str) -> list[str]:
+    return [
+        f"Not collected: this trace has no {what}. "
+        f"Collect it with `dotnet-trace collect {preset}`.",
+        "",
+    ]
+
+
+def _method_table(title: str, stats: list[MethodStat], limit: int = 10) -> list[str]:
+    if not stats:
+        return []
+    rows = [
+        f"**{title}**",
+        "",
+        "| # | method | % | samples | managed | thread ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for i, s in enumerate(stats[:limit], 1):
+        rows.append(
+            f"| {i} | `{short(s.name)}` | {s.percent:.2f} | {s.samples} | "
+            f"{s.managed_samples} | {s.time_ms:.1f} |"
+        )
+    return rows + [""]
+
+
+def _cpu(a: TraceAnalysis) -> list[str]:
+    cpu = a.cpu
+    out = ["## Hot Paths & CPU Time", ""]
+    if not cpu.collected:
+        return out + _missing("CPU samples (SampleProfiler)", PRESETS["cpu"])
+    share, managed = cpu.share, cpu.managed_share
+    out += [
+        f"{cpu.samples:,} samples on {cpu.sampled_threads} threads: {cpu.managed_samples:,} in "
+        f"managed code (on CPU), {cpu.external_samples:,} outside it (native, blocked or waiting).",
+        "",
+        f"All samples by leaf: target (`{cpu.target_prefix}*`) {share.target:.1f} %, "
+        f".NET runtime/BCL {share.runtime:.1f} %, other managed {share.other_managed:.1f} %, "
+        f"native/external {share.native_external:.1f} %, unresolved {share.unresolved:.1f} %. "
+        f"Managed samples only: target {managed.target:.1f} %, runtime/BCL "
+        f"{managed.runtime:.1f} %. Target code is on the stack in "
+        f"{cpu.target_inclusive_percent:.1f} % of samples.",
+        "",
+    ]
+    out += _method_table("Top methods by self samples (all samples)", cpu.top_self)
+    out += _method_table("Top methods by self samples (managed, on CPU)", cpu.top_self_managed)
+    out += _method_table("Top methods by inclusive samples", cpu.top_inclusive)
+    flagged = _suspicious(cpu.top_self_managed + cpu.top_inclusive)
+    if flagged:
+        out += ["Unexpected on hot paths: " + "; ".join(flagged) + ".", ""]
+    return out
+
+
+def _suspicious(stats: list[MethodStat]) -> list[str]:
+    found: dict[str, str] = {}
+    for s in stats:
+        method = frame_method(s.name)
+        for prefix, what in SUSPICIOUS.items():
+            if method.startswith(prefix) and s.percent >= 1.0:
+                found.setdefault(method, f"{what} (`{short(s.name)}`, {s.percent:.1f} %)")
+    return list(found.values())[:6]
+
+
+def _allocations(a: TraceAnalysis) -> list[str]:
+    al, gc = a.allocations, a.gc
+    out = ["## Allocations", ""]
+    if gc.count:
+        gens = ", ".join(
+            f"gen{g.generation} ×{g.count} ({g.pause_ms_total:.1f} ms paused)"
+            for g in gc.by_generation
+        )
+        out += [f"GCs: {gc.count} ({gens}); max pause {gc.max_pause_ms:.2f} ms.", ""]
+    if not al.collected:
+        return out + _missing("allocation ticks (GCAllocationTick)", PRESETS["allocations"])
+    out += [f"{al.ticks:,} allocation ticks, ≈{al.bytes / 1e6:,.1f} MB sampled allocation."]
+    if al.messages:
+        out += [
+            f"{al.messages:,} messages: ≈{al.bytes_per_message:,.1f} B/message; "
+            f"{al.per_message_sites} site(s) allocate per message "
+            + ("(hot path NOT allocation-free)." if al.per_message_sites else "(none per message).")
+        ]
+    out += ["", "| type | MB | ticks | % |", "|---|---|---|---|"]
+    out += [
+        f"| `{t.type}` | {t.bytes / 1e6:.2f} | {t.ticks} | {t.percent:.1f} |"
+        for t in al.by_type[:10]
+    ]
+    out += [
+        "",
+        "| allocating frame (target / leaf) | types | MB | % | per message |",
+        "|---|---|---|---|---|",
+    ]
+    for s in al.by_site[:10]:
+        where = s.target_frame or (s.frames[-1] if s.frames else "(no stack)")
+        per = f"{s.bytes_per_message:.1f} B ({s.classification})" if s.classification else "—"
+        types = ", ".join(f"`{t}`" for t in s.types[:3])
+        out.append(
+            f"| `{short(where)}` | {types} | {s.bytes / 1e6:.2f} | {s.percent:.1f} | {per} |"
+        )
+    return out + [""]
+
+
+def _site_rows(sites: list[WaitSite]) -> list[str]:
+    rows = ["| site | events | total ms | max ms | owners |", "|---|---|---|---|---|"]
+    for s in sites[:10]:
+        owners = ", ".join(str(t) for t in s.owner_threads) or "—"
+        rows.append(
+            f"| `{short(s.site)}` | {s.events} | {s.total_ms:.3f} | {s.max_ms:.3f} | {owners} |"
+        )
+    return rows + [""]
+
+
+def _contention(a: TraceAnalysis) -> list[str]:
+    c, d = a.contention, a.deadlock
+    out = ["## Contention & Deadlocks", ""]
+    if not c.collected:
+        out += _missing(
+            "contention or wait events", f"{PRESETS['contention']} (waits: {PRESETS['waits']})"
+        )
+    else:
+        out += [
+            f"Lock contention: {c.events} waits, {c.total_ms:.3f} ms in total, longest "
+            f"{c.max_ms:.3f} ms, {c.unfinished} still waiting at the end of the trace.",
+            "",
+        ]
+        out += _site_rows(c.top) if c.top else []
+        w = c.waits
+        if w.events or w.unfinished:
+            out += [
+                f"Wait handles: {w.events} waits, {w.total_ms:.3f} ms, longest {w.max_ms:.3f} ms, "
+                f"{w.unfinished} unfinished.",
+                "",
+            ]
+            out += _site_rows(w.top)
+    if d.suspected:
+        out += ["**Deadlock suspected** (from the trace alone):", ""]
+    elif c.collected:
+        out += [
+            "No deadlock suspected: no lock cycle and no wait left open for most of the trace.",
+            "",
+        ]
+    for e in d.evidence:
+        out.append(f"- {e.message}")
+        for stack in e.stacks:
+            out.append("  - stack (leaf last): " + " → ".join(f"`{short(f)}`" for f in stack[-6:]))
+    return out + ([""] if d.evidence else [])
+
+
+def _recommendations(a: TraceAnalysis) -> list[str]:
+    recs: list[str] = []
+    prefix = a.cpu.target_prefix
+    for s in a.cpu.top_self_managed[:3]:
+        if frame_method(s.name).startswith(prefix) and s.percent >= 10:
+            recs.append(
+                f"`{short(s.name)}` holds {s.percent:.1f} % of on-CPU samples: look for O(n) work "
+                "or per-message overhead there (no O(n) work in hot paths)."
+            )
+    for site in a.allocations.by_site:
+        if site.classification == "per-message" and site.target_frame:
+            recs.append(
+                f"`{short(site.target_frame)}` allocates {', '.join(site.types[:2])} per message "
+                f"(≈{site.bytes_per_message:.0f} B/message): per-message allocation is a bug under "
+                "the target's rules — pool or reuse it per batch."
+            )
+    for lock in a.contention.top[:3]:
+        if frame_method(lock.site).startswith(prefix):
+            recs.append(
+                f"Lock contention at `{short(lock.site)}` ({lock.events} waits, "
+                f"{lock.total_ms:.1f} ms): prefer channels over locks; no per-message locks."
+            )
+    if a.deadlock.suspected:
+        recs.append(
+            "A deadlock is suspected: check the lock order of the threads named above and never "
+            "block (.Result/.Wait()) on work that needs the held lock."
+        )
+    recs += [
+        f"{hit}: banned in hot paths — remove it from the hot path."
+        for hit in _suspicious(a.cpu.top_self_managed)
+    ]
+    out = ["## Recommendations", ""]
+    if not recs:
+        return out + [
+            "Nothing in this trace points at a concrete change; collect the missing data "
+            "(see above) or a longer trace under load.",
+            "",
+        ]
+    out += [
+        f"{i}. {r} Locate the code with `find_source` for the exact file:line."
+        for i, r in enumerate(recs[:8], 1)
+    ]
+    return out + [""]
