@@ -79,7 +79,7 @@ def _missing(v: _View) -> str:
     wanted = ("No trace was collected", "The trace was not analysed")
     sentences = [s for s in missing_data_sentences(facts) if s.startswith(wanted)]
     first = sentences[0] if sentences else "No trace was analysed, so there is no data."
-    return f"Not collected. {first} {HOW_TO_COLLECT}"
+    return f"Not collected. {first}"
 
 
 def _tool(key: str) -> str:
@@ -184,10 +184,7 @@ def _contention(v: _View) -> str:
 
 def _recommendations(v: _View) -> str:
     if v.analysis is None:
-        return (
-            "Collect the data first: make sure the .NET SDK (`dotnet`) and `dotnet-trace` are on "
-            "PATH and Docker runs (or a broker answers on localhost:9092), then ask again."
-        )
+        return f"- Collect the data first. {HOW_TO_COLLECT}"
     lines = []
     guidelines = v.results.get("check_guidelines")
     if guidelines and isinstance(guidelines.data, dict):

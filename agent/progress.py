@@ -7,6 +7,7 @@ import threading
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.status import Status
 
 from agent.loop import LoopObserver, ToolCallRecord
@@ -78,7 +79,7 @@ class ConsoleObserver:
     def on_tool_start(self, name: str, input_: dict[str, Any]) -> None:
         """Starts the spinner for a tool call."""
         self._newline()
-        label = f"{name} {describe_input(input_)}".strip()
+        label = escape(f"{name} {describe_input(input_)}".strip())
         with self._lock:
             self._status = self.console.status(f"[bold]{label}[/bold] …", spinner="dots")
             self._status.start()
@@ -90,21 +91,20 @@ class ConsoleObserver:
                 self._status.stop()
                 self._status = None
         mark = "[red]✗[/red]" if record.is_error else "[green]✓[/green]"
-        label = f"{record.name} {describe_input(record.input)}".strip()
+        label = escape(f"{record.name} {describe_input(record.input)}".strip())
         detail = ""
         if record.is_error:
             first = record.text.strip().splitlines()[0] if record.text.strip() else ""
-            detail = f" — {first[:160]}"
-        self.console.print(
-            f"{mark} {label} ({record.duration_s:.1f} s){detail}", markup=True, highlight=False
-        )
+            detail = f" — {first if len(first) <= 200 else first[:199] + '…'}"
+        self.console.print(f"{mark} {label} ({record.duration_s:.1f} s)", end="", highlight=False)
+        self.console.print(detail, markup=False, highlight=False, soft_wrap=True)
 
     def progress(self, message: str, done: float | None, total: float | None) -> None:
         """A long tool's progress: updates the spinner text."""
         with self._lock:
             if self._status is not None:
                 suffix = f" {done:.0f}/{total:.0f}" if done is not None and total else ""
-                self._status.update(f"[bold]{message}[/bold]{suffix} …")
+                self._status.update(f"[bold]{escape(message)}[/bold]{suffix} …")
 
     def note(self, text: str) -> None:
         """Prints one line of information."""
