@@ -188,10 +188,19 @@ def _findings(
             continue
         seen.add((rule_id, line))
         rule = RULES_BY_ID[rule_id]
-        text = lines[line - 1].strip()[:200] if line <= len(lines) else ""
+        text = _code_text(source, lines, line)
         why = f"{rule.title} ({detail[:80]}): {rule.why}."
         out.append(Finding(rule_id, source.path, line, text, why, citation, detail))
     return out
+
+
+def _code_text(source: SourceFile, lines: list[str], line: int) -> str:
+    """The source line without its trailing comment (the masked line shows where code ends)."""
+    if line > len(lines):
+        return ""
+    start = source.starts[line - 1]
+    masked = source.masked[start : start + len(lines[line - 1])]
+    return lines[line - 1][: len(masked.rstrip())].strip()[:200]
 
 
 def _files_under(index: SymbolIndex, rel: str) -> list[str]:
