@@ -6,11 +6,11 @@ with "not available yet" (never fake data).
 
 from __future__ import annotations
 
+from tools.analyze_tool import ANALYZE_TRACE_TOOL
 from tools.base import Tool, ToolRegistry
 from tools.build import BUILD_TOOL
 from tools.kafka import START_KAFKA_TOOL
 from tools.memory_tools import READ_MEMORY_TOOL, WRITE_MEMORY_TOOL
-from tools.placeholders import placeholder_tool
 from tools.source import CHECK_GUIDELINES_TOOL, FIND_SOURCE_TOOL
 from tools.speedscope_tool import CONVERT_SPEEDSCOPE_TOOL
 from tools.trace_collect import TRACE_COLLECT_TOOL
@@ -27,7 +27,7 @@ def default_tools() -> list[Tool]:
         TRACE_COLLECT_TOOL,
         TRACE_REPORT_TOOL,
         CONVERT_SPEEDSCOPE_TOOL,
-        placeholder_tool("analyze_trace", "Analyse a .nettrace natively: CPU, allocations, locks."),
+        ANALYZE_TRACE_TOOL,
         FIND_SOURCE_TOOL,
         CHECK_GUIDELINES_TOOL,
     ]

@@ -1,0 +1,140 @@
+"""The ``analyze_trace`` tool: the native trace analysis, as a compact summary for the model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from tools.analysis.analyze import analyze_trace_file
+from tools.analysis.results import (
+    AllocationSection,
+    ContentionSection,
+    CpuSection,
+    DeadlockSection,
+    GCSection,
+    ThreadStat,
+    TraceAnalysis,
+    TraceHeader,
+)
+from tools.base import Tool, ToolContext
+from tools.errors import ToolError
+from tools.nettrace.model import TraceFormatError
+
+STACK_FRAMES = 5
+FRAME_CHARS = 80
+SITES = 3
+THREADS = 5
+
+
+class AnalyzeTraceArgs(BaseModel):
+    """Input of analyze_trace."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    trace_path: str = Field(
+        description="The .nettrace file (or a .zip holding one); relative paths are resolved "
+        "against the target repository."
+    )
+    top: int = Field(default=15, ge=1, le=50, description="Length of each top list (1-50).")
+    messages: int | None = Field(
+        default=None,
+        ge=1,
+        description="Messages produced/consumed in the traced phase, to tell per-message from "
+        "per-batch allocations (defaults to what trace_collect reported).",
+    )
+    target_prefix: str | None = Field(
+        default=None, description="Namespace prefix of the code under study (default 'Dekaf.')."
+    )
+
+
+class AnalyzeTraceResult(BaseModel):
+    """A bounded summary of the analysis (top lists and stacks cut)."""
+
+    trace: TraceHeader
+    events_by_provider: dict[str, dict[str, int]]
+    cpu: CpuSection
+    allocations: AllocationSection
+    contention: ContentionSection
+    deadlock: DeadlockSection
+    gc: GCSection
+    threads: list[ThreadStat]
+    notes: list[str]
+
+
+def _frame(name: str) -> str:
+    return name if len(name) <= FRAME_CHARS else name[: FRAME_CHARS - 1] + "…"
+
+
+def _stack(frames: list[str]) -> list[str]:
+    return [_frame(f) for f in frames[-STACK_FRAMES:]]
+
+
+def compact(analysis: TraceAnalysis, top: int) -> AnalyzeTraceResult:
+    """Cuts an analysis down to what fits a tool result (a few thousand tokens)."""
+    cpu = analysis.cpu.model_copy(deep=True)
+    cpu.top_self = cpu.top_self[:top]
+    cpu.top_self_managed = cpu.top_self_managed[: min(top, 5)]
+    cpu.top_inclusive = cpu.top_inclusive[: min(top, 10)]
+    for stat in cpu.top_self + cpu.top_self_managed + cpu.top_inclusive:
+        stat.name = _frame(stat.name)
+    allocs = analysis.allocations.model_copy(deep=True)
+    allocs.by_type = allocs.by_type[: min(top, 10)]
+    allocs.by_site = allocs.by_site[: min(top, SITES)]
+    for site in allocs.by_site:
+        site.frames = _stack(site.frames)
+    locks = analysis.contention.model_copy(deep=True)
+    for section in (locks, locks.waits):
+        section.top = section.top[: min(top, SITES)]
+        for wait in section.top:
+            wait.frames = _stack(wait.frames)
+    deadlock = analysis.deadlock.model_copy(deep=True)
+    for evidence in deadlock.evidence:
+        evidence.stacks = [_stack(s) for s in evidence.stacks]
+    return AnalyzeTraceResult(
+        trace=analysis.trace,
+        events_by_provider=analysis.events_by_provider,
+        cpu=cpu,
+        allocations=allocs,
+        contention=locks,
+        deadlock=deadlock,
+        gc=analysis.gc,
+        threads=analysis.threads[:THREADS],
+        notes=analysis.notes,
+    )
+
+
+def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResult:
+    """Analyse a .nettrace file natively: hot methods (self/inclusive, Dekaf vs runtime vs
+    native share), allocations by type and stack (per-message vs per-batch), lock contention
+    and wait durations, suspected deadlocks with evidence, and GC pauses.
+
+    Use it on the trace trace_collect wrote (its trace_path) or any .nettrace the user names.
+    The result is a summary: top lists are cut to `top` and stacks to the 12 frames nearest
+    the leaf; frame names are `module!Namespace.Type.Method(args)`, ready for find_source.
+    """
+    path = Path(args.trace_path).expanduser()
+    if not path.is_absolute():
+        path = ctx.repo / path
+    if not path.is_file():
+        raise ToolError(f"Trace file not found: {path}")
+    messages = args.messages or ctx.state.get("messages")
+    size = path.stat().st_size
+
+    def progress(done: int) -> None:
+        ctx.progress(f"analysing {path.name}: {done / 1e6:.0f} MB read", done, size)
+
+    try:
+        analysis = analyze_trace_file(
+            path,
+            top=args.top,
+            messages=messages if isinstance(messages, int) and messages > 0 else None,
+            target_prefix=args.target_prefix or "Dekaf.",
+            progress=progress,
+        )
+    except TraceFormatError as exc:
+        raise ToolError(f"{path} is not a readable trace: {exc}") from None
+    return compact(analysis, args.top)
+
+
+ANALYZE_TRACE_TOOL = Tool.from_function(analyze_trace, long_running=True)
