@@ -8,11 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import anyio
-
-from agent.mcp_server import build_server, serve_stdio
 from tools.base import ToolContext
-from tools.catalog import default_registry
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -50,6 +46,12 @@ def _docker_client() -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Serves until the client disconnects."""
+    # Imported here: every `pta` start imports all command modules, and the SDK is heavy.
+    import anyio
+
+    from agent.mcp_server import build_server, serve_stdio
+    from tools.catalog import default_registry
+
     repo = Path(args.repo).expanduser().resolve()
     if not repo.is_dir():
         print(f"pta mcp: repository {repo} is not a directory", file=sys.stderr)

@@ -237,25 +237,19 @@ def test_analyze_trace_in_process(repo: Path, trace_in_repo: Path, landed: Any) 
     run_client(server, lambda client: _analysis_call(client, repo, trace_in_repo))
 
 
-def test_memory_tools_over_stdio(repo: Path, pta_argv: list[str], landed: Any) -> None:
-    """`pta mcp --repo` as a subprocess: the full tool list, then the memory calls."""
-    landed("read_memory", "write_memory")
+def test_tools_over_stdio(
+    repo: Path, trace_in_repo: Path, pta_argv: list[str], landed: Any
+) -> None:
+    """`pta mcp --repo` as a subprocess: the tool list, memory calls, analyze_trace on a trace."""
+    landed("read_memory", "write_memory", "analyze_trace")
 
     async def body(client: Client) -> None:
         names = [t.name for t in (await client.list_tools()).tools]
         assert names == default_registry().names()
         await _memory_calls(client, repo)
+        await _analysis_call(client, repo, trace_in_repo)
 
     run_client(stdio_params(pta_argv, repo), body)
-
-
-def test_analyze_trace_over_stdio(
-    repo: Path, trace_in_repo: Path, pta_argv: list[str], landed: Any
-) -> None:
-    """`pta mcp --repo` as a subprocess: analyze_trace on a real trace, structured and bounded."""
-    landed("analyze_trace")
-    params = stdio_params(pta_argv, repo)
-    run_client(params, lambda client: _analysis_call(client, repo, trace_in_repo))
 
 
 def test_stdout_carries_only_the_protocol(repo: Path, pta_argv: list[str]) -> None:
