@@ -1,0 +1,232 @@
+"""trace_collect end to end with the fake stress tool and the fake dotnet-trace on PATH."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools.catalog import default_registry
+from tools.errors import ToolError
+from tools.trace_collect import TraceCollectArgs, trace_collect
+
+BOOTSTRAP = "127.0.0.1:19092"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return not (stat.exists() and stat.read_text().split(") ")[-1].startswith("Z"))
+
+
+def _collect(repo: Path, make_ctx: Callable[..., Any], **args: Any) -> Any:
+    ctx = make_ctx(repo, bootstrap=BOOTSTRAP)
+    return trace_collect(TraceCollectArgs(**args), ctx), ctx
+
+
+def test_attaches_at_the_marker_and_stops_the_stress_tool(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any]
+) -> None:
+    """The real argv: --process-id of the stress tool, 15 s window, 1 minute, one scenario."""
+    result, ctx = _collect(built_repo, make_ctx)
+    [stress] = [c for c in fakes.calls("stress") if "--help" not in c["argv"]]
+    [collect] = fakes.calls("dotnet-trace")
+    argv = collect["argv"]
+    assert argv[:2] == ["collect", "--process-id"] and argv[2] == str(stress["pid"])
+    assert argv[argv.index("--duration") + 1] == "00:00:00:15"
+    assert argv[argv.index("--providers") + 1] == "Microsoft-DotNETCore-SampleProfiler"
+    assert stress["argv"][stress["argv"].index("--duration") + 1] == "1"
+    assert stress["argv"][stress["argv"].index("--scenario") + 1] == "producer"
+    assert stress["kafka"] == BOOTSTRAP
+    assert all("--interactive" not in c["argv"] for c in fakes.calls("dotnet-trace"))
+    trace = Path(result.trace_path)
+    assert trace.parent == built_repo / ".perf-trace-analyzer" / "traces"
+    assert result.size_bytes == fakes.trace.stat().st_size and not result.partial
+    assert result.progress and result.msg_per_s and result.messages
+    assert result.stress_exit_code is None  # we stopped it; it did not run its minute
+    assert not _alive(stress["pid"])
+    assert ctx.state["last_trace"] == str(trace) and ctx.state["messages"] == result.messages
+
+
+def test_crash_during_the_trace_returns_a_partial_trace(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stress tool dies mid-trace: the trace written so far is returned, marked partial."""
+    monkeypatch.setenv("PTA_FAKE_STRESS_MODE", "crash")
+    monkeypatch.setenv("PTA_FAKE_TIME_SCALE", "0.1")  # a 1.5 s window
+    monkeypatch.setenv("PTA_FAKE_CRASH_AFTER_S", "0.9")
+    result, _ = _collect(built_repo, make_ctx)
+    assert result.partial and result.stress_exit_code == 134
+    assert Path(result.trace_path).stat().st_size > 0
+    assert any("partial" in w for w in result.warnings)
+
+
+def test_exit_before_the_marker_reports_the_output_tail(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No measured phase: the error carries the exit status and output; no trace taken."""
+    monkeypatch.setenv("PTA_FAKE_STRESS_MODE", "exit-early")
+    with pytest.raises(ToolError, match="exited with status 1") as caught:
+        _collect(built_repo, make_ctx)
+    assert "Leader not available" in str(caught.value)
+    assert fakes.calls("dotnet-trace") == []
+
+
+def test_no_marker_within_the_deadline_kills_the_stress_tool(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A stress tool that never reaches its measured phase is stopped at marker_timeout_s."""
+    monkeypatch.setenv("PTA_FAKE_STRESS_MODE", "no-marker")
+    (built_repo / ".perf-trace-analyzer.toml").write_text("marker_timeout_s = 1\n")
+    started = time.monotonic()
+    with pytest.raises(ToolError, match="no measured-phase marker"):
+        _collect(built_repo, make_ctx)
+    assert time.monotonic() - started < 15
+    [stress] = [c for c in fakes.calls("stress") if "--help" not in c["argv"]]
+    assert not _alive(stress["pid"])
+
+
+def test_collect_overrunning_its_window_is_killed_and_partial(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dotnet-trace hanging past window + grace: killed, the streamed part returned partial."""
+    monkeypatch.setenv("PTA_FAKE_TRACE_MODE", "hang")
+    (built_repo / ".perf-trace-analyzer.toml").write_text("collect_grace_s = 1\n")
+    started = time.monotonic()
+    result, _ = _collect(built_repo, make_ctx, trace_seconds=1)
+    assert time.monotonic() - started < 20
+    assert result.partial and 0 < result.size_bytes < fakes.trace.stat().st_size
+
+
+def test_a_fake_reading_stdin_forever_does_not_hang(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dotnet-trace reading standard input gets EOF (stdin closed) and the trace completes."""
+    monkeypatch.setenv("PTA_FAKE_TRACE_MODE", "stdin")
+    result, _ = _collect(built_repo, make_ctx)
+    assert not result.partial and result.size_bytes == fakes.trace.stat().st_size
+
+
+def test_tiny_trace_warns_to_lengthen_the_window(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A trace of a few KB comes back with a warning to lengthen trace_seconds."""
+    monkeypatch.setenv("PTA_FAKE_TRACE_MODE", "tiny")
+    result, _ = _collect(built_repo, make_ctx)
+    assert any("lengthen trace_seconds" in w for w in result.warnings)
+
+
+def test_missing_dotnet_trace_is_installed_once(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any]
+) -> None:
+    """dotnet-trace absent: `dotnet tool install --global dotnet-trace` runs, result reported."""
+    fakes.remove("dotnet-trace")
+    result, _ = _collect(built_repo, make_ctx)
+    installs = fakes.calls("dotnet")
+    assert [c["argv"] for c in installs] == [["tool", "install", "--global", "dotnet-trace"]]
+    assert any("successfully installed" in w for w in result.warnings)
+
+
+def test_failed_install_is_reported(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The install fails: a clear error with dotnet's output; the stress tool never starts."""
+    fakes.remove("dotnet-trace")
+    monkeypatch.setenv("PTA_FAKE_TOOL_INSTALL", "fail")
+    with pytest.raises(ToolError, match="failed to install"):
+        _collect(built_repo, make_ctx)
+    assert [c for c in fakes.calls("stress") if "--help" not in c["argv"]] == []
+
+
+def test_long_window_lengthens_the_stress_duration(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any]
+) -> None:
+    """120 s of trace after warm-up does not fit in one minute: --duration 3, window 00:02:00."""
+    os.environ["PTA_FAKE_TIME_SCALE"] = "0.002"  # monkeypatch (fixture) restores it after
+    result, _ = _collect(
+        built_repo, make_ctx, trace_seconds=120, stress_options={"partitions": "3"}
+    )
+    [stress] = [c for c in fakes.calls("stress") if "--help" not in c["argv"]]
+    assert stress["argv"][stress["argv"].index("--duration") + 1] == "3"
+    assert stress["argv"][-2:] == ["--partitions", "3"]
+    [collect] = fakes.calls("dotnet-trace")
+    assert collect["argv"][collect["argv"].index("--duration") + 1] == "00:00:02:00"
+    assert result.trace_seconds == 120
+
+
+def test_invalid_inputs_are_refused_before_anything_runs(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any]
+) -> None:
+    """Unknown flags, a 121 s window, bad providers and unknown scenarios never run a process."""
+    registry = default_registry()
+    ctx = make_ctx(built_repo, bootstrap=BOOTSTRAP)
+    bad = [
+        {"stress_options": {"output": "/etc"}},
+        {"stress_options": {"partitions": "3; rm -rf /"}},
+        {"trace_seconds": 121},
+        {"providers": "Microsoft-Windows-DotNETRuntime:4000"},
+        {"scenario": "producer --duration 15"},
+    ]
+    for args in bad:
+        assert registry.dispatch("trace_collect", args, ctx).is_error, args
+    with pytest.raises(ToolError, match="not offered by the stress tool"):
+        trace_collect(TraceCollectArgs(scenario="producer-turbo"), ctx)
+    assert [c for c in fakes.calls("stress") if "--help" not in c["argv"]] == []
+    assert fakes.calls("dotnet-trace") == []
+
+
+def test_custom_providers_are_passed_through(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any]
+) -> None:
+    """A validated custom list replaces the preset verbatim."""
+    providers = "Microsoft-Windows-DotNETRuntime:0x4000:4,Microsoft-DotNETCore-SampleProfiler"
+    result, _ = _collect(built_repo, make_ctx, providers=providers)
+    [collect] = fakes.calls("dotnet-trace")
+    assert collect["argv"][collect["argv"].index("--providers") + 1] == providers
+    assert result.providers == providers and "-custom-" in Path(result.trace_path).name
+
+
+def test_old_traces_beyond_the_budget_are_removed_oldest_first(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any]
+) -> None:
+    """Retention: over trace_retention_mb, the oldest traces go and the result names them."""
+    (built_repo / ".perf-trace-analyzer.toml").write_text("trace_retention_mb = 3\n")
+    traces = built_repo / ".perf-trace-analyzer" / "traces"
+    traces.mkdir(parents=True)
+    for age, name in enumerate(["new.nettrace", "old.nettrace"]):
+        path = traces / name
+        path.write_bytes(b"x" * 700_000)
+        os.utime(path, (time.time() - 1000 * (age + 1),) * 2)
+    result, _ = _collect(built_repo, make_ctx)
+    assert not (traces / "old.nettrace").exists() and (traces / "new.nettrace").exists()
+    assert any("old.nettrace" in w and "new.nettrace" not in w for w in result.warnings)
+    assert Path(result.trace_path).exists()
+
+
+def test_cancel_stops_everything(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ctx.cancel set while waiting for the marker: the run ends and the stress tool is killed."""
+    monkeypatch.setenv("PTA_FAKE_STRESS_MODE", "no-marker")
+    ctx = make_ctx(built_repo, bootstrap=BOOTSTRAP)
+    threading.Timer(0.5, ctx.cancel.set).start()
+    with pytest.raises(ToolError, match="cancelled"):
+        trace_collect(TraceCollectArgs(), ctx)
+    [stress] = [c for c in fakes.calls("stress") if "--help" not in c["argv"]]
+    assert not _alive(stress["pid"])
+
+
+def test_unbuilt_stress_tool_asks_for_a_build(
+    repo: Path, fakes: Any, make_ctx: Callable[..., Any]
+) -> None:
+    """No executable yet: an error pointing at the build tool."""
+    with pytest.raises(ToolError, match="run the build tool first"):
+        _collect(repo, make_ctx)
