@@ -195,7 +195,7 @@ class PlaybookPlanner:
                 "check_guidelines",
                 ("find_source",),
                 "Checking the hot method against the repository's rules.",
-                hot,
+                self._found_symbol,
             ),
             _Step(
                 "write_memory_topic",
@@ -217,6 +217,12 @@ class PlaybookPlanner:
     def _hot_symbol(self, results: dict[str, StepResult]) -> dict[str, Any] | None:
         symbol = hottest_target_method(results["analyze_trace"].data, self.target_prefix)
         return {"symbol": symbol} if symbol else None
+
+    def _found_symbol(self, results: dict[str, StepResult]) -> dict[str, Any] | None:
+        found = results["find_source"].data
+        if not isinstance(found, dict) or found.get("found") is False:
+            return None
+        return self._hot_symbol(results)
 
     def _memory_note(self, r: Route, results: dict[str, StepResult]) -> dict[str, Any] | None:
         data = results["analyze_trace"].data
@@ -273,6 +279,10 @@ def learned_facts(analysis: Any, target_prefix: str) -> list[str]:
     if by_type and isinstance(by_type[0], dict):
         first = by_type[0]
         facts.append(f"top allocated type {first.get('type')} ({first.get('bytes')} bytes)")
+    waits = _dig(analysis, "contention", "top") or []
+    if waits and isinstance(waits[0], dict) and waits[0].get("site"):
+        site = str(waits[0]["site"]).split("!", 1)[-1]
+        facts.append(f"most lock waits at {site} ({waits[0].get('total_ms', '?')} ms)")
     suspected = _dig(analysis, "deadlock", "suspected")
     if isinstance(suspected, bool):
         facts.append("deadlock suspected" if suspected else "no deadlock suspected")

@@ -102,28 +102,34 @@ def _hot_paths(v: _View) -> str:
     cpu = _part(v, "cpu")
     rows = [r for r in (cpu.get("top_self") or []) if isinstance(r, dict)][:HOT_ROWS]
     if not rows:
-        return "The trace holds no CPU samples. Collect one with the `cpu` or `all` preset."
-    lines = [
-        f"{cpu.get('samples', '?')} samples ({cpu.get('managed_samples', '?')} managed). "
-        "Top methods by self time:",
-        "",
-        "| # | Method | Self % | Samples |",
-        "|---|---|---|---|",
-    ]
-    for rank, row in enumerate(rows, start=1):
-        name = str(row.get("name", "?")).replace("|", "\\|")
-        lines.append(
-            f"| {rank} | `{name}` | {row.get('percent', '?')} | {row.get('samples', '?')} |"
+        return (
+            "Not collected: this trace holds no CPU samples. Ask a CPU question (preset `cpu`) "
+            "or about hangs (preset `all`) to record them."
         )
-    target = [r for r in rows if _is_target(r.get("name"), v.target_prefix)]
-    lines.append("")
-    lines.append(
-        f"{len(target)} of the top {len(rows)} methods are {v.target_prefix.rstrip('.')} code; "
-        "the rest is .NET runtime, BCL or native code."
-    )
+    lines = [f"{cpu.get('samples', '?')} samples ({cpu.get('managed_samples', '?')} managed)."]
+    share = cpu.get("share")
+    if isinstance(share, dict) and share:
+        parts = ", ".join(f"{k.replace('_', ' ')} {val}%" for k, val in share.items())
+        lines.append(f"Share of samples: {parts} (target = `{v.target_prefix}*`).")
+    lines += ["", "Top methods by self time:", "", "| # | Method | Self % | Samples |"]
+    lines.append("|---|---|---|---|")
+    for rank, row in enumerate(rows, start=1):
+        lines.append(
+            f"| {rank} | `{_cell(row.get('name'))}` | {row.get('percent', '?')} "
+            f"| {row.get('samples', '?')} |"
+        )
+    inclusive = [r for r in (cpu.get("top_inclusive") or []) if isinstance(r, dict)][:5]
+    if inclusive:
+        lines += ["", "Top methods by inclusive time:"]
+        lines += [f"- `{r.get('name')}` {r.get('percent', '?')}%" for r in inclusive]
+    hot = _first_target(v)
     where = _source_location(v)
-    if where:
-        lines.append(f"The hottest target method is at `{where}`.")
+    lines.append("")
+    if hot:
+        at = f" (`{where}`)" if where else ""
+        lines.append(f"The hottest {v.target_prefix.rstrip('.')} method is `{hot}`{at}.")
+    else:
+        lines.append(f"No `{v.target_prefix}*` method is among the top {len(rows)}.")
     return "\n".join(lines)
 
 
@@ -133,12 +139,10 @@ def _allocations(v: _View) -> str:
     alloc = _part(v, "allocations")
     rows = [r for r in (alloc.get("by_type") or []) if isinstance(r, dict)][:ALLOC_ROWS]
     if not rows:
-        if v.preset in ("cpu", "contention"):
-            return (
-                f"Not collected: the `{v.preset}` preset does not record allocations. Ask about "
-                "allocations (preset `alloc`) to collect them."
-            )
-        return "No allocation events in this trace: the traced phase allocated nothing sampled."
+        return (
+            "Not collected: this trace holds no allocation events. Ask about allocations "
+            "(preset `alloc`) to record them."
+        )
     lines = [
         f"{alloc.get('ticks', '?')} allocation samples, about {alloc.get('bytes', '?')} bytes.",
         "",
@@ -146,11 +150,21 @@ def _allocations(v: _View) -> str:
         "|---|---|---|",
     ]
     for row in rows:
-        name = str(row.get("type", "?")).replace("|", "\\|")
-        lines.append(f"| `{name}` | {row.get('bytes', '?')} | {row.get('ticks', '?')} |")
-    per_message = alloc.get("per_message") or alloc.get("bytes_per_message")
-    if per_message is not None:
-        lines += ["", f"About {per_message} bytes per message (sampled estimate)."]
+        lines.append(
+            f"| `{_cell(row.get('type'))}` | {row.get('bytes', '?')} | {row.get('ticks', '?')} |"
+        )
+    sites = [s for s in (alloc.get("by_site") or []) if isinstance(s, dict)][:3]
+    if sites:
+        lines += ["", "Allocating stacks (leaf method last):"]
+        for site in sites:
+            lines.append(
+                f"- `{_leaf(site)}` allocates {', '.join(site.get('types') or [])}: "
+                f"{site.get('bytes', '?')} bytes ({site.get('percent', '?')}%)"
+            )
+    per_message = alloc.get("per_message_sites")
+    if isinstance(per_message, int):
+        verdict = "none" if per_message == 0 else str(per_message)
+        lines += ["", f"Allocation sites classified as per-message: {verdict}."]
     return "\n".join(lines)
 
 
@@ -165,12 +179,15 @@ def _contention(v: _View) -> str:
             f"{cont.get('events')} lock waits, {cont.get('total_ms', '?')} ms in total, "
             f"the longest {cont.get('max_ms', '?')} ms."
         )
-        for entry in (cont.get("top") or [])[:5]:
-            lines.append(f"- {_one_line(entry)}")
-    elif v.preset in ("cpu", "alloc"):
+        for entry in [e for e in (cont.get("top") or []) if isinstance(e, dict)][:5]:
+            lines.append(
+                f"- `{entry.get('site', _leaf(entry))}`: {entry.get('events', '?')} waits, "
+                f"{entry.get('total_ms', '?')} ms, longest {entry.get('max_ms', '?')} ms"
+            )
+    elif cont.get("collected") is False or v.preset in ("cpu", "alloc"):
         lines.append(
-            f"Not collected: the `{v.preset}` preset does not record lock contention. Ask about "
-            "locks or deadlocks (preset `all`) to collect it."
+            "Not collected: this trace holds no lock-contention events. Ask about locks or "
+            "deadlocks (preset `all`) to record them."
         )
     else:
         lines.append("No lock contention was recorded in the traced window.")
@@ -185,30 +202,65 @@ def _contention(v: _View) -> str:
 def _recommendations(v: _View) -> str:
     if v.analysis is None:
         return f"- Collect the data first. {HOW_TO_COLLECT}"
-    lines = []
-    guidelines = v.results.get("check_guidelines")
-    if guidelines and isinstance(guidelines.data, dict):
-        for finding in (guidelines.data.get("findings") or [])[:8]:
-            if isinstance(finding, dict):
-                lines.append(
-                    f"- `{finding.get('file')}:{finding.get('line')}` ({finding.get('rule')}): "
-                    f"{finding.get('text', '').strip()} — {finding.get('why', '')}".rstrip(" —")
-                )
-    if not lines:
-        hot = _first_target(v)
+    lines = _guideline_findings(v)
+    hot = _first_target(v)
+    if hot and not lines:
         where = _source_location(v)
-        if hot:
-            at = f" at `{where}`" if where else ""
-            lines.append(
-                f"- Start with `{hot}`{at}: it is the hottest target method. Check it against "
-                "the repository's hot-path rules (no per-message allocation, no locks, no LINQ)."
-            )
-        if _part(v, "deadlock").get("suspected") is True:
-            lines.append(
-                "- Break the wait cycle shown above: never block on a task from a callback, "
-                "and take locks in one order."
-            )
+        at = f" at `{where}`" if where else ""
+        lines.append(
+            f"- Start with `{hot}`{at}, the hottest target method: check it against the "
+            "repository's hot-path rules (no per-message allocation, no locks, no LINQ)."
+        )
+    lines += _evidence_advice(v)
     return "\n".join(lines) or "- Nothing stands out in this trace; no change is recommended."
+
+
+def _evidence_advice(v: _View) -> list[str]:
+    advice = []
+    waits = [e for e in (_part(v, "contention").get("top") or []) if isinstance(e, dict)]
+    if waits:
+        site = waits[0].get("site", _leaf(waits[0]))
+        advice.append(
+            f"- `{site}` waited {waits[0].get('total_ms', '?')} ms on a lock: shorten the "
+            "locked region or replace the lock with a channel (rule: prefer channels over "
+            "locks, no per-message locks)."
+        )
+    sites = [s for s in (_part(v, "allocations").get("by_site") or []) if isinstance(s, dict)]
+    if sites:
+        advice.append(
+            f"- `{_leaf(sites[0])}` allocates {sites[0].get('percent', '?')}% of the sampled "
+            "bytes: pool or reuse those buffers (rule: zero allocation in hot paths; per-batch "
+            "is acceptable, per-message is a bug)."
+        )
+    if _part(v, "deadlock").get("suspected") is True:
+        advice.append(
+            "- Break the wait cycle shown above: never block on a task from a callback, and "
+            "take locks in one order."
+        )
+    return advice
+
+
+def _guideline_findings(v: _View) -> list[str]:
+    found = v.results.get("check_guidelines")
+    if not found or found.is_error or not isinstance(found.data, dict):
+        return []
+    lines = []
+    for finding in [f for f in (found.data.get("findings") or []) if isinstance(f, dict)][:8]:
+        text = str(finding.get("text", "")).strip()
+        why = f" — {finding['why']}" if finding.get("why") else ""
+        lines.append(
+            f"- `{finding.get('file')}:{finding.get('line')}` ({finding.get('rule')}): {text}{why}"
+        )
+    return lines
+
+
+def _leaf(entry: dict[str, Any]) -> str:
+    frames = entry.get("frames") or entry.get("stack")
+    return str(frames[-1]) if isinstance(frames, list) and frames else "?"
+
+
+def _cell(value: Any) -> str:
+    return str(value if value is not None else "?").replace("|", "\\|")
 
 
 def _first_target(v: _View) -> str | None:
@@ -236,9 +288,8 @@ def _is_target(name: Any, prefix: str) -> bool:
 def _one_line(entry: Any) -> str:
     if isinstance(entry, dict):
         text = ", ".join(f"{k}: {v}" for k, v in entry.items() if not isinstance(v, list | dict))
-        stack = entry.get("stack") or entry.get("frames")
-        if isinstance(stack, list) and stack:
-            text += f" — at `{str(stack[-1])}`"
+        if entry.get("frames") or entry.get("stack"):
+            text += f" — at `{_leaf(entry)}`"
         return text[:300]
     return str(entry)[:300]
 

@@ -20,7 +20,6 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 
 import prompts
-from agent.claude import ClaudeModel, make_client, newest_opus_model
 from agent.failures import CallFact, missing_data_sentences
 from agent.loop import AgentState, LoopObserver, RunResult, ToolCallRecord, run
 from agent.model import ModelClient
@@ -137,6 +136,9 @@ def choose_model(*, offline: bool, model_name: str | None, repo: Path) -> ModelC
     """Claude when a key is set and not offline; the playbook planner otherwise."""
     if offline or not os.environ.get("ANTHROPIC_API_KEY"):
         return PlaybookPlanner(repo=repo)
+    # Imported here: the SDK takes seconds to import and offline runs never need it.
+    from agent.claude import ClaudeModel, make_client, newest_opus_model
+
     name = model_name or os.environ.get("PTA_MODEL") or newest_opus_model()
     return ClaudeModel(make_client(), model=name)
 

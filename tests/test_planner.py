@@ -42,7 +42,20 @@ ANALYSIS: dict[str, Any] = {
             },
         ],
     },
-    "contention": {"events": 12, "total_ms": 5400.0, "max_ms": 2000.0, "top": []},
+    "contention": {
+        "events": 12,
+        "total_ms": 5400.0,
+        "max_ms": 2000.0,
+        "top": [
+            {
+                "site": "Dekaf!Dekaf.Producer.RecordAccumulator.FlushAsync()",
+                "events": 12,
+                "total_ms": 5400.0,
+                "max_ms": 2000.0,
+                "frames": ["a", "b"],
+            }
+        ],
+    },
     "deadlock": {"suspected": True, "evidence": ["thread 7 waits on lock held by thread 9"]},
 }
 
@@ -139,6 +152,8 @@ def test_report_is_built_from_the_results(tmp_path: Path) -> None:
     assert "`System.Private.CoreLib!System.Threading.Monitor.Wait()` | 41.0 | 410" in report
     assert "`src/RecordAccumulator.cs:120-160`" in report
     assert "12 lock waits, 5400.0 ms in total, the longest 2000.0 ms" in report
+    assert "- `Dekaf!Dekaf.Producer.RecordAccumulator.FlushAsync()`: 12 waits, 5400.0 ms" in report
+    assert "waited 5400.0 ms on a lock: shorten the locked region" in report
     assert "A deadlock is suspected" in report and "thread 7 waits" in report
     assert "`src/RecordAccumulator.cs:131` (no-locks): lock (_gate)" in report
 
@@ -184,5 +199,7 @@ def test_failed_build_skips_what_depends_on_it_and_says_why(tmp_path: Path) -> N
 def test_alloc_question_on_a_trace_without_allocations_says_how_to_collect(tmp_path: Path) -> None:
     """A cpu-preset trace has no allocations: the section says which preset collects them."""
     result = investigate("where does the CPU time go?", tmp_path, tools())
-    assert "the `cpu` preset does not record allocations" in result.final_text
+    assert "this trace holds no allocation events. Ask about allocations (preset `alloc`)" in (
+        result.final_text
+    )
     assert result.tool_calls[3].input["preset"] == "cpu"

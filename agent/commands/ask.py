@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import TextIO
-
-from rich.console import Console
+from typing import TYPE_CHECKING, TextIO
 
 from agent.model import ModelClient, ModelError
-from agent.run_request import RunOutcome, run_request
+
+if TYPE_CHECKING:
+    from agent.run_request import RunOutcome
 
 EXAMPLES = """\
 examples:
@@ -69,6 +69,11 @@ def execute(
     if problem is not None:
         print(f"pta ask: {problem}", file=err)
         return 2
+    # Imported here so `pta --help` and the other commands start fast.
+    from rich.console import Console
+
+    from agent.run_request import run_request
+
     console = None if args.quiet else Console(file=err, highlight=False, soft_wrap=True)
     try:
         outcome = run_request(

@@ -1,0 +1,94 @@
+"""The Jinja2 templates: each renders with a minimal context; a missing variable raises."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pytest
+
+import prompts
+from agent.report import REPORT_HEADINGS
+from agent.run_request import system_prompt
+from memory import MEMORY_INDEX_MAX_LINES, memory_root
+
+SYSTEM_CONTEXT: dict[str, Any] = {
+    "repo": "/src/Dekaf",
+    "today": "2026-11-26",
+    "memory_root": "/src/Dekaf/.claude/agent-memory/perf-trace-analyzer",
+    "memory_index": "- [hot-paths.md](hot-paths.md): hot methods",
+    "memory_truncated": False,
+    "memory_total_lines": 1,
+    "claude_md": "",
+    "target_rules": "",
+}
+
+
+def test_system_prompt_carries_the_role_workflow_rules_and_sections() -> None:
+    """Role, expert order, trace-length units, one scenario, the four headings, memory rules."""
+    text = prompts.render("system", **SYSTEM_CONTEXT)
+    assert text.startswith("You are perf-trace-analyzer, an expert .NET performance engineer.")
+    order = ["`read_memory`", "`start_kafka`", "`build`", "`trace_collect`", "`analyze_trace`",
+             "`write_memory`"]  # fmt: skip
+    positions = [text.index(step) for step in order]
+    assert positions == sorted(positions)
+    assert "in SECONDS and belongs to `dotnet-trace collect" in text
+    assert "`--duration` is in MINUTES" in text
+    assert "Never run `--scenario all` by accident" in text
+    assert "Never wait on an interactive tool" in text
+    assert "per-message allocation is a bug" in text
+    for heading in REPORT_HEADINGS:
+        assert f"\n## {heading}\n" in text
+    assert 'When the user says "remember ..." or "forget ...", do it at once' in text
+    assert "- [hot-paths.md](hot-paths.md): hot methods" in text
+
+
+def test_system_prompt_renders_memory_cut_and_claude_md(tmp_path: Path) -> None:
+    """MEMORY.md past 200 lines is cut with a note; the repo's CLAUDE.md is included."""
+    root = memory_root(tmp_path)
+    root.mkdir(parents=True)
+    (root / "MEMORY.md").write_text("".join(f"- note {i}\n" for i in range(230)))
+    (tmp_path / "CLAUDE.md").write_text("Never allocate in FlushAsync.\n")
+    text = system_prompt(tmp_path)
+    assert f"- note {MEMORY_INDEX_MAX_LINES - 1}\n" in text and "- note 200\n" not in text
+    assert "MEMORY.md has 230 lines; only the first 200 are shown" in text
+    assert "Never allocate in FlushAsync." in text
+
+
+def test_empty_memory_is_said_plainly() -> None:
+    """With no MEMORY.md the prompt says nothing has been saved yet."""
+    text = prompts.render("system", **{**SYSTEM_CONTEXT, "memory_index": ""})
+    assert "MEMORY.md is empty" in text
+
+
+def test_report_template_lists_what_was_not_collected() -> None:
+    """The saved report has a header, the missing-data sentences and the body."""
+    text = prompts.render(
+        "report",
+        request="is flush slow?",
+        repo="/src/Dekaf",
+        model="claude-opus-5-5",
+        date="2026-11-26 06:00 UTC",
+        trace_paths=["a.nettrace"],
+        not_collected=["No trace was collected: the .NET SDK (`dotnet`) is not installed."],
+        body="## Hot Paths & CPU Time\nx\n",
+    )
+    assert text.startswith("# Performance report: is flush slow?\n")
+    assert "- Traces: `a.nettrace`\n" in text
+    assert "**Could not be collected:**\n- No trace was collected" in text
+    assert text.endswith("## Hot Paths & CPU Time\nx\n")
+
+
+@pytest.mark.parametrize("name", ["system", "report"])
+def test_a_missing_variable_raises(name: str) -> None:
+    """StrictUndefined: forgetting a variable is an error, never an empty string."""
+    with pytest.raises(jinja2.UndefinedError):
+        prompts.render(name)
+
+
+def test_shipped_templates_are_listed() -> None:
+    """The system prompt and report templates ship with the package; partials are hidden."""
+    names = prompts.template_names()
+    assert {"system", "report"} <= set(names)
+    assert not any(name.startswith("_") for name in names)
