@@ -1,0 +1,135 @@
+"""The report in real headless Chromium: loads cleanly, shows the hot method, zooms on click.
+
+Uses Debian's chromium driven by Playwright (never ``playwright install``); skipped with the
+reason when either is missing. Screenshots go to ``test-artifacts/`` (gitignored).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools.analysis.analyze import analyze_trace_file
+from tools.analysis.folded import folded_stacks
+from tools.report_html import write_report_bundle
+from tools.source.recommend import link_and_recommend
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+FIXTURE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "dekaf_repo"
+MANAGED_TRACE = "perfview-only_managed_samples.nettrace.zip"
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """A headless Chromium, or a skip saying what is missing."""
+    if importlib.util.find_spec("playwright") is None:
+        pytest.skip("the playwright package is not installed (pip install -e '.[dev]')")
+    if not CHROMIUM.exists():
+        pytest.skip(f"{CHROMIUM} is absent (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def _open(browser: Any, page_path: Path) -> tuple[Any, list[str], list[str]]:
+    """A page on ``page_path`` with its console errors and every non-file request recorded."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    errors: list[str] = []
+    remote: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("request", lambda r: None if r.url.startswith("file:") else remote.append(r.url))
+    page.goto(page_path.as_uri())
+    return page, errors, remote
+
+
+def _width(page: Any, selector: str) -> float:
+    box = page.locator(selector).first.bounding_box()
+    assert box is not None
+    return float(box["width"])
+
+
+def test_real_trace_flame_graph_zooms(browser: Any, traces_dir: Path, tmp_path: Path) -> None:
+    """The managed-samples trace: FindByte is drawn, and clicking it zooms it to full width."""
+    trace = tmp_path / MANAGED_TRACE
+    shutil.copy(traces_dir / MANAGED_TRACE, trace)
+    analysis = analyze_trace_file(trace).model_dump()
+    bundle = write_report_bundle(
+        tmp_path, "managed", analysis, folded_stacks(trace), None, title="managed samples"
+    )
+    page, errors, remote = _open(browser, bundle.html)
+    find_byte = '#flame .frame[data-name*="FindByte"]'
+    full = _width(page, "#flame")
+    before = _width(page, find_byte)
+    assert 0.5 * full < before < 0.9 * full  # about 2/3 of the samples end in FindByte
+    page.locator(find_byte).first.hover()
+    assert "Inclusive" in page.locator("#flame-tip").inner_text()
+    page.locator(find_byte).first.click()
+    assert _width(page, find_byte) > 0.98 * full
+    assert "Zoomed into Program.FindByte" in page.locator("#flame-crumb").inner_text()
+    page.mouse.move(0, 0)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-managed-zoomed.png"), full_page=True)
+    page.locator("#flame-reset").click()
+    assert _width(page, find_byte) == pytest.approx(before, abs=1.0)
+    assert errors == [] and remote == []
+
+
+def test_dekaf_report_with_recommendations(browser: Any, tmp_path: Path) -> None:
+    """A Dekaf-shaped report: recommendations with excerpts render; search highlights frames."""
+    try_append = "Dekaf!Dekaf.Producer.RecordAccumulator.TryAppend(int64,x,y)"
+    produce = (
+        "Dekaf!Dekaf.Producer.KafkaProducer`2[System.__Canon,System.__Canon].ProduceAsync(!0,!1)"
+    )
+    analysis = {
+        "cpu": {
+            "collected": True,
+            "samples": 100,
+            "top_self": [{"name": try_append, "percent": 60.0, "samples": 60}],
+        },
+        "allocations": {
+            "collected": True,
+            "by_site": [
+                {
+                    "frames": [produce, try_append],
+                    "target_frame": try_append,
+                    "types": ["System.Byte[]"],
+                    "bytes": 4000,
+                    "ticks": 4,
+                    "percent": 100.0,
+                    "classification": "per-message",
+                }
+            ],
+        },
+    }
+    folded = [(f"{produce};{try_append}", 60), (produce, 40)]
+    recs = link_and_recommend(analysis, FIXTURE_REPO)
+    bundle = write_report_bundle(tmp_path, "dekaf", analysis, folded, recs, title="Dekaf")
+    page, errors, remote = _open(browser, bundle.html)
+    assert page.locator(".rec").count() == len(recs.recommendations) > 0
+    assert "allocates `byte[]` per message" in page.locator(".rec").first.inner_text()
+    assert page.locator("pre.excerpt .hit").count() == len(recs.recommendations)
+    page.fill("#flame-search", "TryAppend")
+    assert page.locator("#flame .frame.match").count() == 1
+    assert "60.00 %" in page.locator("#flame-matched").inner_text()
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "report-dekaf-recommendations.png"), full_page=True)
+    assert errors == [] and remote == []
