@@ -1,0 +1,261 @@
+"""`pta batch`: many requests in order, one shared broker and build, one result line each.
+
+A request file holds one request a line: plain text, or a JSON object ``{"prompt": …,
+"scenario": …, "client": …, "preset": …}``; blank lines and ``#`` comments are skipped. The
+requests share one :class:`~tools.base.ToolContext`, so the broker address and the built
+executable found by the first request are reused by the next ones (a successful build is not
+repeated). Each finished request appends one JSON line to the results file, flushed and
+fsynced at once, so an interrupted batch keeps what it finished; ``resume`` skips requests
+whose last line says ``ok``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from tools.base import Tool, ToolContext, ToolRegistry
+
+OPTION_KEYS = ("scenario", "client", "preset")
+"""Per-request options of a JSONL request; they fix the matching trace_collect inputs."""
+
+Status = Literal["ok", "failed"]
+
+
+@dataclass(frozen=True)
+class BatchRequest:
+    """One request of the file.
+
+    Attributes:
+        key: identifies the request across runs (its content and which repeat of it it is).
+        line: its line number in the file (1-based).
+        prompt: the question.
+        options: the explicit scenario/client/preset, when given.
+        error: why the line is not a valid request (it then fails without running).
+    """
+
+    key: str
+    line: int
+    prompt: str
+    options: dict[str, str]
+    error: str | None = None
+
+    def request_text(self) -> str:
+        """The text the model sees: the prompt, plus the explicit options as a last line."""
+        if not self.options:
+            return self.prompt
+        given = "; ".join(f"{name} {value}" for name, value in self.options.items())
+        return f"{self.prompt}\n\n(Batch options for trace_collect: {given}.)"
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The outcome of one request, as written to the results file."""
+
+    key: str
+    line: int
+    request: dict[str, Any]
+    status: Status
+    report_path: str | None
+    trace_paths: list[str]
+    duration_s: float
+    usage: dict[str, int]
+    cost_usd: float | None
+    error: str | None
+    model: str | None = None
+
+    def to_json(self) -> str:
+        """One compact JSON line."""
+        return json.dumps(dataclasses.asdict(self), ensure_ascii=False)
+
+
+def parse_requests(lines: Iterable[str]) -> list[BatchRequest]:
+    """The requests of a file's lines; an invalid line becomes a request carrying its error."""
+    requests: list[BatchRequest] = []
+    seen: dict[str, int] = {}
+    for number, raw in enumerate(lines, start=1):
+        text = raw.strip()
+        if not text or text.startswith("#"):
+            continue
+        prompt, options, error = _parse_line(text)
+        canonical = json.dumps({"prompt": prompt, **options}, sort_keys=True) if not error else text
+        digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+        seen[digest] = seen.get(digest, 0) + 1
+        key = f"{digest}-{seen[digest]}"
+        requests.append(BatchRequest(key, number, prompt, options, error))
+    return requests
+
+
+def _parse_line(text: str) -> tuple[str, dict[str, str], str | None]:
+    if not text.startswith("{"):
+        return text, {}, None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return text, {}, f"not valid JSON: {exc}"
+    if not isinstance(data, dict):
+        return text, {}, "a JSON request must be an object"
+    unknown = sorted(set(data) - {"prompt", *OPTION_KEYS})
+    prompt = data.get("prompt")
+    if unknown:
+        return str(prompt or text), {}, f"unknown keys {unknown}; allowed: prompt, {OPTION_KEYS}"
+    if not isinstance(prompt, str) or not prompt.strip():
+        return text, {}, 'a JSON request needs a non-empty "prompt"'
+    options = {k: data[k] for k in OPTION_KEYS if data.get(k) is not None}
+    bad = [k for k, v in options.items() if not isinstance(v, str)]
+    if bad:
+        return prompt.strip(), {}, f"options must be strings: {bad}"
+    return prompt.strip(), options, None
+
+
+def validate_options(request: BatchRequest, registry: ToolRegistry) -> str | None:
+    """Why the request's options are not valid trace_collect inputs (None when they are)."""
+    tool = registry.get("trace_collect")
+    if not request.options or tool is None:
+        return None
+    try:
+        tool.input_model.model_validate(request.options)
+    except ValidationError as exc:
+        where = "; ".join(f"{e['loc'][0]}: {e['msg']}" for e in exc.errors(include_url=False))
+        return f"invalid options ({where})"
+    return None
+
+
+def with_options(registry: ToolRegistry, options: dict[str, str]) -> ToolRegistry:
+    """The registry whose trace_collect always uses the request's explicit options."""
+    if not options:
+        return registry
+    return ToolRegistry(
+        _forced(tool, options) if tool.name == "trace_collect" else tool for tool in registry
+    )
+
+
+def _forced(tool: Tool, options: dict[str, str]) -> Tool:
+    original = tool.function
+
+    def forced(args: BaseModel, ctx: ToolContext) -> BaseModel:
+        merged = type(args).model_validate({**args.model_dump(exclude_unset=True), **options})
+        return original(merged, ctx)
+
+    return dataclasses.replace(tool, function=forced)
+
+
+def reuse_builds(registry: ToolRegistry) -> ToolRegistry:
+    """The registry whose build reuses an earlier successful build with the same inputs."""
+    tool = registry.get("build")
+    if tool is None:
+        return registry
+    original = tool.function
+    done: dict[str, BaseModel] = {}
+
+    def build_once(args: BaseModel, ctx: ToolContext) -> BaseModel:
+        key = args.model_dump_json()
+        cached = done.get(key)
+        if cached is not None and ctx.state.get("executable") == getattr(cached, "executable", 0):
+            ctx.progress("reusing this batch's earlier build", None, None)
+            return cached
+        result = original(args, ctx)
+        if getattr(result, "ok", False):
+            done[key] = result
+        return result
+
+    reused = dataclasses.replace(tool, function=build_once)
+    return ToolRegistry(reused if t.name == "build" else t for t in registry)
+
+
+def finished_keys(path: Path) -> set[str]:
+    """Keys of the requests whose last line in the results file has status ok."""
+    last: dict[str, str] = {}
+    if not path.is_file():
+        return set()
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        try:
+            record = json.loads(raw)
+        except json.JSONDecodeError:
+            continue  # a line cut by a crash mid-write
+        if isinstance(record, dict) and isinstance(record.get("key"), str):
+            last[record["key"]] = str(record.get("status"))
+    return {key for key, status in last.items() if status == "ok"}
+
+
+class ResultsFile:
+    """Appends result lines durably: each line is flushed and fsynced before the next request."""
+
+    def __init__(self, path: Path, *, append: bool) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._file = path.open("a" if append else "w", encoding="utf-8")
+
+    def write(self, result: BatchResult) -> None:
+        """Writes one line and forces it to disk."""
+        self._file.write(result.to_json() + "\n")
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        """Closes the file."""
+        self._file.close()
+
+
+RunOne = Callable[[BatchRequest, ToolRegistry], BatchResult]
+"""Runs one valid request with the registry prepared for it."""
+
+
+def run_batch(
+    requests: list[BatchRequest],
+    registry: ToolRegistry,
+    run_one: RunOne,
+    results: ResultsFile,
+    *,
+    skip: set[str],
+    continue_on_error: bool,
+) -> Iterator[tuple[BatchRequest, BatchResult | None]]:
+    """Runs the requests in order; yields each with its result (None when skipped as done).
+
+    Stops after the first failure unless ``continue_on_error``.
+    """
+    shared = reuse_builds(registry)
+    for request in requests:
+        if request.key in skip:
+            yield request, None
+            continue
+        started = time.monotonic()
+        problem = request.error or validate_options(request, shared)
+        if problem is not None:
+            result = failed(request, problem, time.monotonic() - started)
+        else:
+            result = run_one(request, with_options(shared, request.options))
+        results.write(result)
+        yield request, result
+        if result.status != "ok" and not continue_on_error:
+            return
+
+
+def failed(request: BatchRequest, error: str, duration_s: float) -> BatchResult:
+    """The result of a request that could not run."""
+    return BatchResult(
+        key=request.key,
+        line=request.line,
+        request=request_record(request),
+        status="failed",
+        report_path=None,
+        trace_paths=[],
+        duration_s=round(duration_s, 3),
+        usage={},
+        cost_usd=None,
+        error=error,
+    )
+
+
+def request_record(request: BatchRequest) -> dict[str, Any]:
+    """The request as given (prompt and options), for the results file."""
+    return {"prompt": request.prompt, **request.options}
