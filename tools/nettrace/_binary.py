@@ -107,9 +107,17 @@ def read_varuint(buf: bytes, pos: int, max_bytes: int = 10) -> tuple[int, int]:
     if b < 0x80:
         return b, pos + 1
     value = b & 0x7F
-    shift = 7
+    b = buf[pos + 1]
+    if b < 0x80:
+        return value | b << 7, pos + 2
+    value |= (b & 0x7F) << 7
+    b = buf[pos + 2]
+    if b < 0x80:
+        return value | b << 14, pos + 3
+    value |= (b & 0x7F) << 14
+    shift = 21
     end = pos + max_bytes
-    pos += 1
+    pos += 3
     while True:
         if pos >= end:
             raise ValueError("varint longer than allowed")

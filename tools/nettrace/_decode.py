@@ -176,18 +176,38 @@ class Decoder:
                 f = buf[pos]
                 pos += 1
                 if f & 1:
-                    mid, pos = varuint(buf, pos, 5)
+                    b = buf[pos]
+                    if b < 0x80:
+                        mid = b
+                        pos += 1
+                    else:
+                        mid, pos = varuint(buf, pos, 5)
                 if f & 2:
                     delta, pos = varuint(buf, pos, 5)
                     seq = (seq + delta) & MASK32
-                    cap, pos = varuint(buf, pos, 10)
+                    b = buf[pos]
+                    if b < 0x80:
+                        cap = b
+                        pos += 1
+                    else:
+                        cap, pos = varuint(buf, pos, 10)
                     proc, pos = varuint(buf, pos, 5)
                 if mid or v6:
                     seq = (seq + 1) & MASK32
                 if f & 4:
-                    tid, pos = varuint(buf, pos, 10)
+                    b = buf[pos]
+                    if b < 0x80:
+                        tid = b
+                        pos += 1
+                    else:
+                        tid, pos = varuint(buf, pos, 10)
                 if f & 8:
-                    sid, pos = varuint(buf, pos, 5)
+                    b = buf[pos]
+                    if b < 0x80:
+                        sid = b
+                        pos += 1
+                    else:
+                        sid, pos = varuint(buf, pos, 5)
                 b = buf[pos]
                 if b < 0x80:
                     ts = (ts + b) & MASK64
@@ -209,7 +229,12 @@ class Decoder:
                     if rel == _ZERO_GUID:
                         rel = None
                 if f & 0x80:
-                    size, pos = varuint(buf, pos, 5)
+                    b = buf[pos]
+                    if b < 0x80:
+                        size = b
+                        pos += 1
+                    else:
+                        size, pos = varuint(buf, pos, 5)
                 end = pos + size
                 if end > n:
                     raise corrupt(

@@ -1,0 +1,114 @@
+"""Reader throughput on a large synthetic sample-heavy trace written by our writer.
+
+Usage: python bench/bench_reader.py [--size-mb 200] [--version 4|6] [--keep PATH]
+
+Prints write time, read MB/s and events/s (all events, and samples only via ``select``), peak
+RSS, and the tracemalloc peak of a streaming read (flat in the file size when the reader
+streams: compare --size-mb 20 with --size-mb 200).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import resource
+import struct
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from tools.nettrace.model import EventMetadata
+from tools.nettrace.reader import open_trace
+from tools.nettrace.writer import NetTraceWriter
+
+SAMPLER = "Microsoft-DotNETCore-SampleProfiler"
+RUNTIME = "Microsoft-Windows-DotNETRuntime"
+
+
+def write_trace(path: Path, size_mb: int, version: int) -> int:
+    """Write ~``size_mb`` MB: 10 threads of 1 ms samples, 30-frame stacks, some alloc ticks."""
+    rng = random.Random(1)
+    frames = [0x7FF0_0000_0000 + i * 64 for i in range(3000)]
+    stacks = [tuple(rng.sample(frames, rng.randint(10, 40))) for _ in range(4000)]
+    alloc_payload = (
+        struct.pack("<IIHQQ", 100_000, 0, 9, 100_000, 0x7FFE_0000) + "X".encode("utf-16-le") * 30
+    )
+    written = 0
+    with NetTraceWriter(path, version=version, qpc_frequency=1_000_000_000) as w:
+        sample = w.define_event(SAMPLER, 0, 0)
+        alloc = w.define_event(RUNTIME, 10, 4, keywords=1, level=5)
+        ts = 0
+        while path.stat().st_size < size_mb * 1_000_000:
+            # The runtime flushes per-thread buffers, so rows come in runs of one thread.
+            for _ in range(400):
+                tid = 1000 + rng.randrange(10)
+                for _ in range(50):
+                    ts += 100_000
+                    kind = struct.pack("<I", 2 if written % 3 else 1)
+                    stack = rng.choice(stacks)
+                    w.write_event(sample, thread_id=tid, timestamp=ts, stack=stack, payload=kind)
+                    if written % 50 == 0:
+                        stack = rng.choice(stacks)
+                        w.write_event(
+                            alloc,
+                            thread_id=tid,
+                            timestamp=ts + 1,
+                            stack=stack,
+                            payload=alloc_payload,
+                        )
+                    written += 1
+    return written
+
+
+def read_pass(path: Path, select: object = None) -> tuple[float, int]:
+    """Seconds to stream every (selected) event, and how many were yielded."""
+    start = time.perf_counter()
+    count = 0
+    with open_trace(path) as trace:
+        for _ in trace.events(select):  # type: ignore[arg-type]
+            count += 1
+    return time.perf_counter() - start, count
+
+
+def _report(label: str, mb: float, seconds: float, events: int) -> None:
+    rate = events / seconds
+    print(
+        f"{label:13} {mb / seconds:6.1f} MB/s {rate:10,.0f} events/s ({events:,}, {seconds:.1f} s)"
+    )
+
+
+def main() -> None:
+    """Run the benchmark and print the numbers."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--size-mb", type=int, default=200)
+    parser.add_argument("--version", type=int, default=4, choices=(4, 6))
+    parser.add_argument("--keep", type=Path, default=None, help="write the trace here and keep it")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.keep or Path(tmp) / "bench.nettrace"
+        start = time.perf_counter()
+        samples = write_trace(path, args.size_mb, args.version)
+        took = time.perf_counter() - start
+        mb = path.stat().st_size / 1e6
+        print(f"wrote {mb:.1f} MB (V{args.version}, {samples:,} samples) in {took:.1f} s")
+        _report("read all", mb, *read_pass(path))
+
+        def only_samples(meta: EventMetadata) -> bool:
+            return meta.provider == SAMPLER
+
+        def only_allocs(meta: EventMetadata) -> bool:
+            return meta.provider == RUNTIME and meta.event_id == 10
+
+        _report("samples only", mb, *read_pass(path, only_samples))
+        _report("allocs only", mb, *read_pass(path, only_allocs))
+        tracemalloc.start()
+        read_pass(path)
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"peak traced memory while reading: {peak / 1e6:.1f} MB; peak RSS {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
