@@ -224,8 +224,12 @@ def _cached_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _cached_messages(messages: list[Message]) -> list[Message]:
-    """The history with a cache breakpoint on the newest block (copies; history untouched)."""
-    if not messages or not messages[-1]["content"]:
+    """The history with a cache breakpoint on the newest user block (copies; history untouched).
+
+    Only a user message gets the marker: a resent (paused) assistant turn may end in a block
+    type that cannot carry ``cache_control``.
+    """
+    if not messages or messages[-1]["role"] != "user" or not messages[-1]["content"]:
         return messages
     last = dict(messages[-1])
     content = [dict(block) for block in last["content"]]

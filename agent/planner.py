@@ -20,6 +20,16 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agent.model import Message, ModelListener, ModelTurn, Usage, text_block, tool_use_block
+from agent.planner_memory import (
+    MemoryRequest,
+    forget_edits,
+    hottest_target_method,
+    index_link,
+    learned_facts,
+    memory_request,
+    memory_request_report,
+    topic_file,
+)
 from agent.planner_report import StepResult, write_report
 
 PLANNER_NAME = "playbook-planner (offline)"
@@ -62,7 +72,6 @@ class Route:
     preset: Preset
     scenario: str
     trace_file: str | None
-    focus: str | None
 
 
 def _has(pattern: str, text: str) -> bool:
@@ -84,15 +93,7 @@ def route(request: str) -> Route:
         consumer = _has(_CONSUMER_WORDS, text) and not _has(_PRODUCER_WORDS, text)
         scenario = "consumer" if consumer else "producer"
     match = _TRACE_FILE.search(request)
-    focus = _focus_word(text)
-    return Route(preset, scenario, match.group(1) if match else None, focus)
-
-
-def _focus_word(text: str) -> str | None:
-    for word in ("flush", "dispose", "linger", "accumulator", "sender", "fetch", "prefetch"):
-        if word in text:
-            return word
-    return None
+    return Route(preset, scenario, match.group(1) if match else None)
 
 
 @dataclass(frozen=True)
@@ -146,7 +147,9 @@ class PlaybookPlanner:
         plan_route = route(request)
         results = _results(messages)
         available = {tool["name"] for tool in tools}
-        for index, step in enumerate(self._steps(plan_route)):
+        asked = memory_request(request)
+        steps = self._memory_steps(asked, results) if asked else self._steps(plan_route)
+        for index, step in enumerate(steps):
             if step.key in results or step.tool not in available:
                 continue
             if any(need not in results or results[need].is_error for need in step.needs):
@@ -157,7 +160,12 @@ class PlaybookPlanner:
             listener.on_text(step.intro + "\n")
             block = tool_use_block(f"toolu_plan_{index:02d}_{step.key}", step.tool, step_input)
             return ModelTurn([text_block(step.intro), block], "tool_use")
-        report = write_report(plan_route.preset, plan_route.scenario, results, self.target_prefix)
+        if asked:
+            report = memory_request_report(asked, results)
+        else:
+            report = write_report(
+                plan_route.preset, plan_route.scenario, results, self.target_prefix
+            )
         listener.on_text("Writing the report.\n")
         return ModelTurn([text_block(report)], "end_turn")
 
@@ -209,9 +217,28 @@ class PlaybookPlanner:
                 "write_memory",
                 ("write_memory_topic",),
                 "Linking the topic from MEMORY.md.",
-                lambda res: _index_link(r, res),
+                lambda res: index_link(r.preset, res),
             ),
         ]
+        return steps
+
+    def _memory_steps(self, asked: MemoryRequest, results: dict[str, StepResult]) -> list[_Step]:
+        if asked.kind == "remember":
+            line = f"- {self.today().isoformat()}: {asked.text}"
+            note = {"path": "MEMORY.md", "mode": "append", "content": line}
+            return [_Step("remember", "write_memory", (), "Saving it to memory.", _given(note))]
+        query = {"query": asked.text}
+        steps = [_Step("forget_search", "read_memory", (), "Finding it in memory.", _given(query))]
+        for number, edit in enumerate(forget_edits(results)):
+            steps.append(
+                _Step(
+                    f"forget_edit{number}",
+                    "write_memory",
+                    ("forget_search",),
+                    f"Removing it from {edit['path']}.",
+                    _given(edit),
+                )
+            )
         return steps
 
     def _hot_symbol(self, results: dict[str, StepResult]) -> dict[str, Any] | None:
@@ -237,64 +264,8 @@ class PlaybookPlanner:
         return {"path": topic_file(r.preset), "mode": "append", "content": line}
 
 
-TOPICS: dict[str, tuple[str, str]] = {
-    "cpu": ("hot-paths.md", "hot methods and CPU share per scenario"),
-    "alloc": ("allocations.md", "allocation sites and bytes per scenario"),
-    "contention": ("contention.md", "lock waits and deadlock checks per scenario"),
-    "all": ("contention.md", "lock waits and deadlock checks per scenario"),
-}
-"""Topic file (and its index line) for what each preset teaches."""
-
-
-def topic_file(preset: str) -> str:
-    """The memory topic file for a preset."""
-    return TOPICS[preset][0]
-
-
-def hottest_target_method(analysis: Any, target_prefix: str) -> str | None:
-    """The first ``cpu.top_self`` method of the target's own code, without its module."""
-    if not isinstance(analysis, dict):
-        return None
-    for entry in _dig(analysis, "cpu", "top_self") or []:
-        name = entry.get("name") if isinstance(entry, dict) else None
-        if isinstance(name, str):
-            method = name.split("!", 1)[-1]
-            if method.startswith(target_prefix):
-                return method
-    return None
-
-
-def learned_facts(analysis: Any, target_prefix: str) -> list[str]:
-    """Short verified facts from an analysis worth remembering (empty when none)."""
-    if not isinstance(analysis, dict):
-        return []
-    facts = []
-    hot = hottest_target_method(analysis, target_prefix)
-    top = (_dig(analysis, "cpu", "top_self") or [None])[0]
-    if isinstance(top, dict) and top.get("name"):
-        facts.append(f"top self CPU {top['name'].split('!', 1)[-1]} ({top.get('percent', '?')}%)")
-    if hot and (not isinstance(top, dict) or hot not in str(top.get("name"))):
-        facts.append(f"hottest {target_prefix.rstrip('.')} method {hot}")
-    by_type = _dig(analysis, "allocations", "by_type") or []
-    if by_type and isinstance(by_type[0], dict):
-        first = by_type[0]
-        facts.append(f"top allocated type {first.get('type')} ({first.get('bytes')} bytes)")
-    waits = _dig(analysis, "contention", "top") or []
-    if waits and isinstance(waits[0], dict) and waits[0].get("site"):
-        site = str(waits[0]["site"]).split("!", 1)[-1]
-        facts.append(f"most lock waits at {site} ({waits[0].get('total_ms', '?')} ms)")
-    suspected = _dig(analysis, "deadlock", "suspected")
-    if isinstance(suspected, bool):
-        facts.append("deadlock suspected" if suspected else "no deadlock suspected")
-    return facts
-
-
-def _dig(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
+def _given(value: dict[str, Any]) -> Callable[[dict[str, StepResult]], dict[str, Any]]:
+    return lambda results: value
 
 
 def _read(results: dict[str, StepResult]) -> dict[str, Any]:
@@ -327,15 +298,6 @@ def _analyse_collected(results: dict[str, StepResult]) -> dict[str, Any] | None:
     if isinstance(data, dict) and isinstance(data.get("messages"), int):
         args["messages"] = data["messages"]
     return args
-
-
-def _index_link(r: Route, results: dict[str, StepResult]) -> dict[str, Any] | None:
-    topic, about = TOPICS[r.preset]
-    memory = results.get("read_memory")
-    known = memory.data.get("content") if memory and isinstance(memory.data, dict) else None
-    if isinstance(known, str) and f"({topic})" in known:
-        return None
-    return {"path": "MEMORY.md", "mode": "append", "content": f"- [{topic}]({topic}): {about}"}
 
 
 def _first_user_text(messages: list[Message]) -> str:

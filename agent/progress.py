@@ -84,12 +84,16 @@ class ConsoleObserver:
             self._status = self.console.status(f"[bold]{label}[/bold] …", spinner="dots")
             self._status.start()
 
-    def on_tool_end(self, record: ToolCallRecord) -> None:
-        """Stops the spinner and prints the outcome line."""
+    def stop(self) -> None:
+        """Stops the spinner (a tool ended, or the run was interrupted)."""
         with self._lock:
             if self._status is not None:
                 self._status.stop()
                 self._status = None
+
+    def on_tool_end(self, record: ToolCallRecord) -> None:
+        """Stops the spinner and prints the outcome line."""
+        self.stop()
         mark = "[red]✗[/red]" if record.is_error else "[green]✓[/green]"
         label = escape(f"{record.name} {describe_input(record.input)}".strip())
         detail = ""

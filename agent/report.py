@@ -26,7 +26,10 @@ def _canonical(title: str) -> str | None:
 
 
 def split_sections(markdown: str) -> dict[str, str]:
-    """The text under each of the four headings (other ``##`` headings end a section)."""
+    """The text under each of the four headings, in the canonical order.
+
+    Any other ``##`` heading ends a section; a repeated heading adds to the same section.
+    """
     sections: dict[str, list[str]] = {}
     current: str | None = None
     for line in markdown.splitlines():
@@ -38,7 +41,7 @@ def split_sections(markdown: str) -> dict[str, str]:
             continue
         if current is not None:
             sections[current].append(line)
-    return {name: "\n".join(lines).strip() for name, lines in sections.items()}
+    return {h: "\n".join(sections[h]).strip() for h in REPORT_HEADINGS if h in sections}
 
 
 def complete_sections(markdown: str) -> str:

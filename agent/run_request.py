@@ -107,16 +107,23 @@ def run_request(
     with TranscriptWriter(sessions_dir(repo)) as transcript:
         observers: list[LoopObserver] = [TranscriptObserver(transcript)]
         observers += [screen] if screen is not None else []
-        system = system_prompt(repo)
         transcript.write("request", request=request, model=chosen.name, repo=str(repo))
-        result = run(
-            AgentState.start(system, request),
-            model=chosen,
-            tools=registry or default_registry(),
-            ctx=ctx,
-            max_turns=max_turns,
-            observer=FanOut(*observers),
-        )
+        try:
+            result = run(
+                AgentState.start(system_prompt(repo), request),
+                model=chosen,
+                tools=registry or default_registry(),
+                ctx=ctx,
+                max_turns=max_turns,
+                observer=FanOut(*observers),
+            )
+        except KeyboardInterrupt:
+            # Tell a running tool to stop and keep a record of how the run ended.
+            ctx.cancel.set()
+            if screen is not None:
+                screen.stop()
+            transcript.write("end", status="interrupted")
+            raise
         outcome = _outcome(request, repo, chosen, is_offline, result, started)
         outcome.transcript_path = transcript.path
         if outcome.status == "ok":

@@ -203,3 +203,26 @@ def test_alloc_question_on_a_trace_without_allocations_says_how_to_collect(tmp_p
         result.final_text
     )
     assert result.tool_calls[3].input["preset"] == "cpu"
+
+
+def test_remember_is_saved_at_once_without_an_investigation(tmp_path: Path) -> None:
+    """ "remember X" appends a dated line to MEMORY.md and runs nothing else."""
+    result = investigate("Remember that FlushAsync must never take the gate lock.", tmp_path,
+                         tools())  # fmt: skip
+    assert [c.name for c in result.tool_calls] == ["write_memory"]
+    index = (memory_root(tmp_path) / "MEMORY.md").read_text()
+    assert index == "- 2026-11-26: FlushAsync must never take the gate lock\n"
+    assert result.final_text.startswith("Remembered in MEMORY.md: FlushAsync must never")
+
+
+def test_forget_removes_the_matching_memory_lines(tmp_path: Path) -> None:
+    """ "forget X" finds the lines with X in memory files and removes exactly those."""
+    root = memory_root(tmp_path)
+    root.mkdir(parents=True)
+    (root / "MEMORY.md").write_text("- keep this\n- linger 5 ms is best\n")
+    (root / "hot-paths.md").write_text("- a\n- LINGER 5 ms is best for flush\n- b\n")
+    result = investigate("forget linger 5 ms", tmp_path, tools())
+    assert [c.name for c in result.tool_calls] == ["read_memory", "write_memory", "write_memory"]
+    assert (root / "MEMORY.md").read_text() == "- keep this\n"
+    assert (root / "hot-paths.md").read_text() == "- a\n- b\n"
+    assert result.final_text.startswith("Removed 2 memory line(s) matching 'linger 5 ms'.")
