@@ -63,7 +63,9 @@ def convert_speedscope(args: ConvertSpeedscopeArgs, ctx: ToolContext) -> Convert
     executable = find_dotnet_trace()
     note = "dotnet-trace is not installed; written natively"
     if executable is not None:
-        argv = [executable, "convert", str(trace), "--format", "Speedscope", "-o", str(out)]
+        # dotnet-trace replaces the extension of -o with ".speedscope.json" itself.
+        target = str(out.with_name(out.name.removesuffix(".speedscope.json") + ".json"))
+        argv = [executable, "convert", str(trace), "--format", "Speedscope", "-o", target]
         ctx.progress(f"dotnet-trace convert {trace.name} --format Speedscope", None, None)
         out.unlink(missing_ok=True)
         result = ctx.runner(

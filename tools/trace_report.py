@@ -94,7 +94,7 @@ def _native(path: Path, args: TraceReportArgs, note: str) -> TraceReportResult:
         rows = topn_rows(stack_samples(path), top=args.top, inclusive=args.inclusive)
     except TraceFormatError as exc:
         raise ToolError(f"{note}, but the trace cannot be read: {exc}") from exc
-    text = render_topn(rows, inclusive=args.inclusive)
+    text = render_topn(rows, inclusive=args.inclusive).rstrip("\n")
     return TraceReportResult(source="native", rows=_rows(rows), text=_cap(text), note=note)
 
 

@@ -1,0 +1,155 @@
+"""The native speedscope writer (TraceEvent's exact shape), the streaming summary and the tool."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tools.analysis import speedscope
+from tools.analysis.cpu import stack_samples
+from tools.analysis.model import StackSample
+from tools.analysis.speedscope import (
+    Profile,
+    dumps_speedscope,
+    summarize_speedscope,
+    write_speedscope,
+)
+from tools.analysis.topn import topn_rows
+from tools.speedscope_tool import ConvertSpeedscopeArgs, convert_speedscope
+
+REAL = "filtrace-net10-hotloop.speedscope.json"
+
+
+def _reserialize(path: Path) -> tuple[str, str]:
+    raw = path.read_text(encoding="utf-8")
+    doc = json.loads(raw)
+    profiles = [
+        Profile(p["name"], [(e["type"], e["frame"], e["at"]) for e in p["events"]])
+        for p in doc["profiles"]
+    ]
+    frames = [f["name"] for f in doc["shared"]["frames"]]
+    return raw, dumps_speedscope(doc["name"], frames, profiles, doc["exporter"])
+
+
+def test_serializer_reproduces_the_real_file_byte_for_byte(traces_dir: Path) -> None:
+    """TraceEvent's file parsed and written back by our serializer is identical (340 KB)."""
+    raw, ours = _reserialize(traces_dir / REAL)
+    assert ours == raw
+
+
+def test_strings_are_escaped_like_javascript_string_encode() -> None:
+    """`"`, `\\`, control chars and `' < > &` escape as TraceEvent does (lowercase \\u)."""
+    text = dumps_speedscope("n", ["a\"b\\c<d>e&f'g\th\x01"], [], "x")
+    assert '{ "name": "a\\"b\\\\c\\u003cd\\u003ee\\u0026f\\u0027g\\th\\u0001" }' in text
+    assert text.endswith('"shared": { "frames": [ { "name": "a\\"b\\\\c\\u003cd\\u003ee\\u0026f'
+                         '\\u0027g\\th\\u0001" }] }, "profiles": [ ] }')  # fmt: skip
+
+
+def test_consecutive_samples_merge_and_gaps_split(tmp_path: Path) -> None:
+    """Same stack back to back: one open/close per frame; after a gap the frames reopen."""
+    frames = ("m!N.T.Main()", "m!N.T.Work()")
+    samples = [
+        StackSample(7, 0.0, 1.0, frames, True),
+        StackSample(7, 1.0, 1.0, frames, True),
+        StackSample(7, 5.0, 1.0, frames[:1], True),
+    ]
+    out = json.loads(write_speedscope(samples, tmp_path / "t.speedscope.json").read_text())
+    [profile] = out["profiles"]
+    names = [f["name"] for f in out["shared"]["frames"]]
+    work = names.index("m!N.T.Work()")
+    opens = [e for e in profile["events"] if e["type"] == "O" and e["frame"] == work]
+    assert len(opens) == 1
+    main = names.index("m!N.T.Main()")
+    assert [e["at"] for e in profile["events"] if e["frame"] == main] == [0, 2, 5, 6]
+    assert profile["name"] == "Thread (7)" and names[:3] == [
+        "(Non-Activities)",
+        "Threads",
+        "Thread (7)",
+    ]
+
+
+def test_native_file_from_a_real_trace_has_the_speedscope_shape(
+    traces_dir: Path, tmp_path: Path
+) -> None:
+    """One line, one evented profile per thread, balanced events, times never going back."""
+    out = write_speedscope(stack_samples(traces_dir / "filtrace-net10-wait.nettrace"),
+                           tmp_path / "wait.speedscope.json")  # fmt: skip
+    raw = out.read_text(encoding="utf-8")
+    assert "\n" not in raw and raw.startswith('{"exporter": "perf-trace-analyzer@')
+    doc = json.loads(raw)
+    assert doc["name"] == "wait.speedscope" and doc["activeProfileIndex"] == 0
+    assert len(doc["profiles"]) > 1
+    for profile in doc["profiles"]:
+        events = profile["events"]
+        assert profile["name"].startswith("Thread (") and profile["unit"] == "milliseconds"
+        assert profile["startValue"] == events[0]["at"]
+        assert profile["endValue"] == events[-1]["at"]
+        depth = 0
+        for before, event in zip(events, events[1:], strict=False):
+            assert event["at"] >= before["at"]
+        for event in events:
+            depth += 1 if event["type"] == "O" else -1
+            assert depth >= 0
+        assert depth == 0
+
+
+def test_summary_self_time_matches_the_topn_exclusive_table(
+    traces_dir: Path, tmp_path: Path
+) -> None:
+    """The same samples seen two ways agree: speedscope self % == topN exclusive %."""
+    trace = traces_dir / "filtrace-net10-wait.nettrace"
+    out = write_speedscope(stack_samples(trace), tmp_path / "w.speedscope.json")
+    summary = summarize_speedscope(out, top=5)
+    rows = topn_rows(stack_samples(trace), top=5, inclusive=False)
+    assert [round(f.percent, 1) for f in summary.top_self] == [
+        round(r.exclusive_percent, 1) for r in rows
+    ]
+    assert summary.top_self[0].name.endswith("WaitHandle.WaitOne(int32)")
+
+
+def test_summary_of_the_real_file_streams_in_chunks(
+    traces_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Small read chunks give the same summary; pseudo frames never rank; threads add up."""
+    whole = summarize_speedscope(traces_dir / REAL, top=10)
+    monkeypatch.setattr(speedscope, "_CHUNK", 3000)
+    monkeypatch.setattr(speedscope, "_KEEP", 1200)
+    chunked = summarize_speedscope(traces_dir / REAL, top=10)
+    assert chunked == whole
+    assert "Memmove" in whole.top_self[0].name and 40 < whole.top_self[0].percent < 60
+    names = [f.name for f in whole.top_self + whole.top_inclusive]
+    assert not any(n.startswith(("Thread (", "Process64")) or n == "CPU_TIME" for n in names)
+    assert len(whole.threads) == 2
+    assert abs(sum(t.total_ms for t in whole.threads) - whole.total_ms) < 0.01
+
+
+def test_convert_tool_uses_dotnet_trace_and_returns_only_a_summary(
+    repo: Path, fakes: Any, make_ctx: Callable[..., Any]
+) -> None:
+    """`convert <file> --format Speedscope -o <out>`; the result is small, never the JSON."""
+    result = convert_speedscope(ConvertSpeedscopeArgs(trace_path=str(fakes.trace)), make_ctx(repo))
+    [call] = fakes.calls("dotnet-trace")
+    out = fakes.trace.with_suffix(".speedscope.json")
+    target = str(fakes.trace.with_suffix(".json"))  # the CLI turns it into .speedscope.json
+    assert call["argv"] == ["convert", str(fakes.trace), "--format", "Speedscope", "-o", target]
+    assert result.source == "dotnet-trace" and result.speedscope_path == str(out)
+    assert len(result.top_self) == 15 and result.threads
+    text = result.model_dump_json()
+    assert len(text) < 8000 and '"events"' not in text
+
+
+def test_convert_falls_back_to_the_native_writer(
+    repo: Path, fakes: Any, make_ctx: Callable[..., Any]
+) -> None:
+    """No dotnet-trace: the native writer produces the file and the result says so."""
+    fakes.remove("dotnet-trace")
+    result = convert_speedscope(
+        ConvertSpeedscopeArgs(trace_path=str(fakes.trace), top=5), make_ctx(repo)
+    )
+    assert result.source == "native" and "not installed" in (result.note or "")
+    assert Path(result.speedscope_path).stat().st_size == result.size_bytes > 0
+    assert len(result.top_self) == 5
