@@ -50,11 +50,11 @@ class BatchRequest:
     error: str | None = None
 
     def request_text(self) -> str:
-        """The text the model sees: the prompt, plus the explicit options as a last line."""
+        """The text the model sees: the prompt, then the explicit options (one line)."""
         if not self.options:
             return self.prompt
-        given = "; ".join(f"{name} {value}" for name, value in self.options.items())
-        return f"{self.prompt}\n\n(Batch options for trace_collect: {given}.)"
+        given = ", ".join(f"{name} {value}" for name, value in self.options.items())
+        return f"{self.prompt} (trace_collect options fixed by the batch: {given})"
 
 
 @dataclass(frozen=True)

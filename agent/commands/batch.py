@@ -131,6 +131,10 @@ def _runner(args: argparse.Namespace, repo: Path, ctx: ToolContext, console: Con
             )
         except ModelError as exc:
             return failed(request, str(exc), 0.0)
+        except Exception as exc:  # one request's crash must not lose the batch: record it
+            if console is not None:
+                console.print_exception()
+            return failed(request, f"internal error: {exc!r}", 0.0)
         return BatchResult(
             key=request.key,
             line=request.line,
