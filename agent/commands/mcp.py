@@ -29,6 +29,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the target repository (default: the current directory)",
     )
     parser.add_argument(
+        "--heartbeat",
+        type=float,
+        default=10.0,
+        metavar="SECONDS",
+        help="interval of the keep-alive progress notification while a tool runs (default 10)",
+    )
+    parser.add_argument(
         "--log-level",
         default="WARNING",
         choices=("DEBUG", "INFO", "WARNING", "ERROR"),
@@ -65,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
     def context() -> ToolContext:
         return ToolContext(repo=repo, docker_factory=_docker_client)
 
-    server = build_server(default_registry(), context)
+    if args.heartbeat <= 0:
+        print("pta mcp: --heartbeat must be positive", file=sys.stderr)
+        return 2
+    server = build_server(default_registry(), context, heartbeat_s=args.heartbeat)
     anyio.run(serve_stdio, server)
     return 0
