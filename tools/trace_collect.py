@@ -214,7 +214,8 @@ def _wait_for_marker(
             return
     if ctx.cancel.is_set():
         raise ToolError("trace_collect was cancelled before the measured phase")
-    code = stress.wait(2.0)
+    # Output ended (the tool exited: collect its status) or the deadline passed (still running).
+    code = stress.poll() if time.monotonic() >= deadline else stress.wait(2.0)
     stress.kill_group()
     tail = stress.output_tail()[-3000:]
     if code is None:
