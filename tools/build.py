@@ -19,6 +19,8 @@ _ERROR = re.compile(
     r"^\s*(?P<file>[^\s(][^(]*?)\((?P<line>\d+),(?P<col>\d+)\): error (?P<code>[A-Z]+\d+): "
     r"(?P<message>.*?)(?: \[[^\]]+\])?\s*$"
 )
+_TOOL_ERROR = re.compile(r"^\s*(?P<file>[^:]+?) : error (?P<code>[A-Z]+\d+): (?P<message>.*?)\s*$")
+"""``MSBUILD : error MSB1009: Project file does not exist.`` (no source position)."""
 _WARNING = re.compile(r"\): warning [A-Z]+\d+: ")
 _WARNING_SUMMARY = re.compile(r"^\s*(\d+) Warning\(s\)|with (\d+) warning\(s\)", re.IGNORECASE)
 
@@ -53,7 +55,7 @@ class CompilerError(BaseModel):
     """One `error CS…` line of the build output."""
 
     file: str = Field(description="Source file as the compiler printed it.")
-    line: int = Field(description="1-based line.")
+    line: int = Field(description="1-based line (0 when the error has no source position).")
     code: str = Field(description="Diagnostic id, e.g. CS1002.")
     message: str = Field(description="The compiler's message.")
 
@@ -82,14 +84,14 @@ class _BuildLog:
         self.warning_summary: int | None = None
 
     def feed(self, line: str) -> None:
-        if match := _ERROR.match(line):
-            key = (match["file"], int(match["line"]), match["code"], match["message"])
+        if match := _ERROR.match(line) or _TOOL_ERROR.match(line):
+            position = match.groupdict().get("line") or 0
+            key = (match["file"], int(position), match["code"], match["message"])
             # MSBuild repeats every error in its summary; keep the first of each.
             if key not in self.errors and len(self.errors) < MAX_ERRORS:
                 self.errors[key] = CompilerError(
-                    file=match["file"], line=int(match["line"]), code=match["code"],
-                    message=match["message"],
-                )  # fmt: skip
+                    file=key[0], line=key[1], code=key[2], message=key[3]
+                )
         elif _WARNING.search(line):
             self.warning_lines.add(line.strip())
         elif match := _WARNING_SUMMARY.search(line):

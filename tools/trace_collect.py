@@ -171,6 +171,8 @@ def _plan(args: TraceCollectArgs, ctx: ToolContext, config: TargetConfig) -> _Pl
         )
     notes: list[str] = []
     _check_scenario(args.scenario, executable, ctx, notes)
+    if args.scenario == "all":
+        notes.append("scenario 'all' runs about 12 scenarios in a row; the trace covers the first")
     bootstrap = ctx.state.get("bootstrap")
     if not bootstrap:
         bootstrap = config.bootstrap_address()

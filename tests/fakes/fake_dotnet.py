@@ -23,6 +23,10 @@ def build(argv: list[str]) -> int:
     configuration = option(argv, "-c", "--configuration", default="Debug") or "Debug"
     name = project.name.removesuffix(".csproj")
     csproj = project / f"{name}.csproj"
+    if not csproj.is_file():
+        print("MSBUILD : error MSB1009: Project file does not exist.")
+        print(f"Switch: {argv[0]}")
+        return 1
     print("MSBuild version 17.14.8+a7a4d5af0 for .NET")
     print("  Determining projects to restore...")
     print("  All projects are up-to-date for restore.", flush=True)

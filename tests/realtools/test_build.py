@@ -59,3 +59,14 @@ def test_project_outside_the_repository_is_refused(
     with pytest.raises(ToolError, match="outside the repository"):
         build(BuildArgs(project="../../etc"), make_ctx(repo))
     assert fakes.calls("dotnet") == []
+
+
+def test_missing_project_is_reported_as_an_msbuild_error(
+    repo: Path, fakes: Any, make_ctx: Callable[..., Any]
+) -> None:
+    """`MSBUILD : error MSB1009` (no source position) still comes back as an error."""
+    result = build(BuildArgs(project="tools/Missing"), make_ctx(repo))
+    assert not result.ok
+    assert [(e.code, e.line, e.message) for e in result.errors] == [
+        ("MSB1009", 0, "Project file does not exist.")
+    ]
