@@ -103,11 +103,10 @@ class _ProgressSender:
 
     async def send(self, message: str, done: float | None, total: float | None) -> None:
         """One notification; ``done/total`` go into the message (the value only ever grows)."""
-        self._count += 1
         self.last_message = message
         if done is not None:
             message = f"{message} ({done:g}/{total:g})" if total else f"{message} ({done:g})"
-        await self._rctx.session.report_progress(self._count, None, message)
+        await self._notify(message)
 
     async def heartbeat(self, interval_s: float) -> None:
         """Sends a keep-alive notification every ``interval_s`` until cancelled."""
@@ -115,9 +114,16 @@ class _ProgressSender:
             await anyio.sleep(interval_s)
             elapsed = time.monotonic() - self._started
             note = f": {self.last_message}" if self.last_message else ""
-            self._count += 1
-            text = f"{self._tool_name} running for {elapsed:.0f} s{note}"
-            await self._rctx.session.report_progress(self._count, None, text)
+            await self._notify(f"{self._tool_name} running for {elapsed:.0f} s{note}")
+
+    async def _notify(self, message: str) -> None:
+        # Only the event loop runs this (tool threads come through from_thread), so the
+        # counter needs no lock. A lost notification (closed connection) never fails a call.
+        self._count += 1
+        try:
+            await self._rctx.session.report_progress(self._count, None, message)
+        except Exception:
+            log.debug("progress notification not sent", exc_info=True)
 
 
 def _thread_progress(

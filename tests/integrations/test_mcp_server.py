@@ -280,15 +280,15 @@ def test_stdout_carries_only_the_protocol(repo: Path, pta_argv: list[str]) -> No
 def _exchange(
     process: subprocess.Popen[str], requests: list[dict[str, Any]], wanted: set[int]
 ) -> dict[int, dict[str, Any]]:
-    """Writes the requests, then reads stdout until every wanted id answered (30 s at most)."""
+    """Writes the requests, then reads stdout until every wanted id answered (90 s at most)."""
     assert process.stdin is not None and process.stdout is not None
     process.stdin.write("".join(json.dumps(r) + "\n" for r in requests))
     process.stdin.flush()
     by_id: dict[int, dict[str, Any]] = {}
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 90
     while not wanted <= by_id.keys():
         ready, _, _ = select.select([process.stdout], [], [], max(deadline - time.monotonic(), 0))
-        assert ready, f"no answer for ids {wanted - by_id.keys()} within 30 s"
+        assert ready, f"no answer for ids {wanted - by_id.keys()} within 90 s"
         line = process.stdout.readline()
         assert line, "pta mcp closed stdout early"
         message = json.loads(line)  # anything but JSON-RPC on stdout fails here
