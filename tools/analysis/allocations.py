@@ -76,15 +76,25 @@ class AllocationCollector:
             TypeAllocation(type=n, bytes=v.bytes, ticks=v.ticks, percent=_pct(v.bytes, total))
             for n, v in types[:top]
         ]
-        sites = [self._site(sid, frames[sid], messages, target_prefix) for sid in self.by_site]
-        sites.sort(key=lambda s: (-s.bytes, s.frames))
-        per_message = sum(1 for s in sites if s.classification == "per-message")
+        site_bytes = {
+            sid: sum(v.bytes for v in volumes.values()) for sid, volumes in self.by_site.items()
+        }
+        ranked = sorted(site_bytes, key=lambda sid: (-site_bytes[sid], frames[sid]))
+        sites = [self._site(sid, frames[sid], messages, target_prefix) for sid in ranked[:top]]
+        per_message = 0
+        if messages:
+            per_message = sum(
+                1
+                for sid, volumes in self.by_site.items()
+                if classify_site(site_bytes[sid] / messages, volumes.values(), self.pointer_size)
+                == "per-message"
+            )
         return AllocationSection(
             collected=self.ticks > 0,
             ticks=self.ticks,
             bytes=total,
             by_type=by_type,
-            by_site=sites[:top],
+            by_site=sites,
             messages=messages,
             bytes_per_message=round(total / messages, 2) if messages else None,
             per_message_sites=per_message,

@@ -10,7 +10,7 @@ speedscope writer and the HTML flame graph; ``summarize_cpu`` builds the report 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Container, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,20 +101,44 @@ class _Tally:
     time_ms: defaultdict[int, float]
 
 
-def _tally(store: SampleStore, intervals: list[Interval]) -> _Tally:
+def _tally(store: SampleStore, time_ms: defaultdict[int, float]) -> _Tally:
     total: Counter[int] = Counter()
     managed: Counter[int] = Counter()
     for records in store.threads.values():
-        for sid, kind in zip(records.stack_ids, records.kinds, strict=True):
+        pairs = Counter(zip(records.stack_ids, records.kinds, strict=True))
+        for (sid, kind), n in pairs.items():
             if kind == KIND_MANAGED:
-                managed[sid] += 1
-                total[sid] += 1
+                managed[sid] += n
+                total[sid] += n
             elif kind == KIND_EXTERNAL:
-                total[sid] += 1
-    time_ms: defaultdict[int, float] = defaultdict(float)
-    for iv in intervals:
-        time_ms[iv.stack_id] += iv.weight_ms
+                total[sid] += n
     return _Tally(total, managed, time_ms)
+
+
+def _thread_time(
+    store: SampleStore, sync_qpc: int, frequency: int
+) -> tuple[defaultdict[int, float], dict[int, tuple[float, float]]]:
+    """Thread time per stack id and (cpu, blocked) ms per thread, without interval objects."""
+    by_stack: defaultdict[int, float] = defaultdict(float)
+    by_thread: dict[int, tuple[float, float]] = {}
+    scale = 1000.0 / frequency
+    for tid, records in store.threads.items():
+        cpu = blocked = 0.0
+        prev_t, prev_sid, prev_cpu, started = 0.0, 0, False, False
+        for ts, sid, kind in records.in_time_order():
+            if kind == KIND_ALLOC:
+                continue
+            t = (ts - sync_qpc) * scale
+            if started and prev_t > 0:
+                weight = t - prev_t
+                by_stack[prev_sid] += weight
+                if prev_cpu:
+                    cpu += weight
+                else:
+                    blocked += weight
+            prev_t, prev_sid, prev_cpu, started = t, sid, kind == KIND_MANAGED, True
+        by_thread[tid] = (cpu, blocked)
+    return by_stack, by_thread
 
 
 def _leaf(frames: tuple[str, ...]) -> str:
@@ -124,44 +148,47 @@ def _leaf(frames: tuple[str, ...]) -> str:
 def _method_tables(
     tally: _Tally, frames: list[tuple[str, ...]], total: int, top: int
 ) -> tuple[list[MethodStat], list[MethodStat], list[MethodStat]]:
-    self_n: Counter[str] = Counter()
-    self_m: Counter[str] = Counter()
-    self_t: defaultdict[str, float] = defaultdict(float)
-    incl_n: Counter[str] = Counter()
-    incl_m: Counter[str] = Counter()
-    incl_t: defaultdict[str, float] = defaultdict(float)
+    # [samples, managed samples, thread ms] per frame name, for the leaf and for any position
+    self_acc: dict[str, list[float]] = {}
+    incl_acc: dict[str, list[float]] = {}
     for sid in set(tally.total) | set(tally.time_ms):
         stack = frames[sid]
-        leaf = _leaf(stack)
-        self_n[leaf] += tally.total[sid]
-        self_m[leaf] += tally.managed[sid]
-        self_t[leaf] += tally.time_ms[sid]
-        for name in set(stack) or {NO_STACK}:
-            incl_n[name] += tally.total[sid]
-            incl_m[name] += tally.managed[sid]
-            incl_t[name] += tally.time_ms[sid]
+        values = (tally.total[sid], tally.managed[sid], tally.time_ms[sid])
+        _accumulate(self_acc, _leaf(stack), values)
+        for name in dict.fromkeys(stack) or (NO_STACK,):  # each name once per stack
+            _accumulate(incl_acc, name, values)
+    managed_total = sum(e[1] for e in self_acc.values())
+    return (
+        _table(self_acc, 0, total, top),
+        _table(self_acc, 1, managed_total, top),
+        _table(incl_acc, 0, total, top),
+    )
 
-    def table(
-        counts: Counter[str], managed: Counter[str], times: defaultdict[str, float]
-    ) -> list[MethodStat]:
-        ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
-        return [
-            MethodStat(
-                name=name,
-                percent=round(100.0 * n / total, 2) if total else 0.0,
-                samples=n,
-                managed_samples=managed[name],
-                time_ms=round(times[name], 3),
-            )
-            for name, n in ranked
-            if n > 0
-        ]
 
-    managed_total = sum(self_m.values())
-    by_managed = table(self_m, self_m, self_t)
-    for stat in by_managed:
-        stat.percent = round(100.0 * stat.samples / managed_total, 2) if managed_total else 0.0
-    return table(self_n, self_m, self_t), by_managed, table(incl_n, incl_m, incl_t)
+def _accumulate(acc: dict[str, list[float]], name: str, values: tuple[int, int, float]) -> None:
+    entry = acc.get(name)
+    if entry is None:
+        acc[name] = list(values)
+    else:
+        entry[0] += values[0]
+        entry[1] += values[1]
+        entry[2] += values[2]
+
+
+def _table(acc: dict[str, list[float]], by: int, whole: float, top: int) -> list[MethodStat]:
+    """The ``top`` names by column ``by`` (0 samples, 1 managed samples)."""
+    ranked = sorted(acc.items(), key=lambda kv: (-kv[1][by], kv[0]))[:top]
+    return [
+        MethodStat(
+            name=name,
+            percent=_pct(e[by], whole),
+            samples=int(e[by]),
+            managed_samples=int(e[1]),
+            time_ms=round(e[2], 3),
+        )
+        for name, e in ranked
+        if e[by] > 0
+    ]
 
 
 def _shares(
@@ -170,6 +197,14 @@ def _shares(
     everything: Counter[str] = Counter()
     managed: Counter[str] = Counter()
     with_target = 0
+    target_cache: dict[str, bool] = {}
+
+    def is_target(frame: str) -> bool:
+        hit = target_cache.get(frame)
+        if hit is None:
+            hit = target_cache[frame] = frame_method(frame).startswith(prefix)
+        return hit
+
     for sid, n in tally.total.items():
         stack = frames[sid]
         category = classify_frame(_leaf(stack), prefix)
@@ -177,7 +212,7 @@ def _shares(
         everything["native_external"] += external
         everything[category] += tally.managed[sid]
         managed[category] += tally.managed[sid]
-        if prefix and any(frame_method(f).startswith(prefix) for f in stack):
+        if prefix and any(is_target(f) for f in stack):
             with_target += n
     total = sum(tally.total.values())
     return _share(everything), _share(managed), _pct(with_target, total)
@@ -202,8 +237,8 @@ def summarize_cpu(
     target_prefix: str = "Dekaf.",
 ) -> tuple[CpuSection, list[ThreadStat]]:
     """The CPU section and per-thread statistics from the collected ThreadSamples."""
-    intervals = list(thread_time_intervals(store, sync_qpc, frequency))
-    tally = _tally(store, intervals)
+    by_stack, by_thread = _thread_time(store, sync_qpc, frequency)
+    tally = _tally(store, by_stack)
     total = sum(tally.total.values())
     managed_total = sum(tally.managed.values())
     top_self, top_managed, top_incl = _method_tables(tally, frames, total, top)
@@ -222,18 +257,14 @@ def summarize_cpu(
         target_prefix=target_prefix,
         target_inclusive_percent=target_incl,
     )
-    return section, _thread_stats(store, intervals)
+    return section, _thread_stats(store, by_thread)
 
 
-def _has_samples(kinds: Iterable[int]) -> bool:
-    return any(k in (KIND_MANAGED, KIND_EXTERNAL) for k in kinds)
+def _has_samples(kinds: Container[int]) -> bool:
+    return KIND_MANAGED in kinds or KIND_EXTERNAL in kinds
 
 
-def _thread_stats(store: SampleStore, intervals: list[Interval]) -> list[ThreadStat]:
-    cpu: defaultdict[int, float] = defaultdict(float)
-    blocked: defaultdict[int, float] = defaultdict(float)
-    for iv in intervals:
-        (cpu if iv.managed else blocked)[iv.thread_id] += iv.weight_ms
+def _thread_stats(store: SampleStore, times: dict[int, tuple[float, float]]) -> list[ThreadStat]:
     stats = []
     for tid, records in store.threads.items():
         kinds = Counter(records.kinds)
@@ -245,8 +276,8 @@ def _thread_stats(store: SampleStore, intervals: list[Interval]) -> list[ThreadS
                     samples=n,
                     managed_samples=kinds[KIND_MANAGED],
                     external_samples=kinds[KIND_EXTERNAL],
-                    cpu_ms=round(cpu[tid], 3),
-                    blocked_ms=round(blocked[tid], 3),
+                    cpu_ms=round(times.get(tid, (0.0, 0.0))[0], 3),
+                    blocked_ms=round(times.get(tid, (0.0, 0.0))[1], 3),
                 )
             )
     return sorted(stats, key=lambda s: -s.samples)

@@ -9,7 +9,7 @@ rundown (the method names) comes last.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +42,7 @@ SYMBOL_KEYS: frozenset[Key] = METHOD_KEYS | MODULE_KEYS
 
 _SAMPLE, _ALLOC, _SYMBOL, _OTHER, _IGNORED = range(5)
 _PROGRESS_EVERY = 1 << 16
+_MAX_TS, _MIN_TS = 1 << 63, -(1 << 63)
 
 
 @dataclass
@@ -103,52 +104,63 @@ class TraceScan:
 
     def _consume(
         self,
-        events: object,
+        events: Iterable[Event],
         routes: _Router,
         stats: ReadStats,
         progress: Progress | None,
     ) -> None:
-        by_meta: dict[int, tuple[int, Key, Handler | None]] = {}
-        per_meta: Counter[int] = Counter()
-        metas: dict[int, EventMetadata] = {}
+        # The hot loop of the whole tool: one dict lookup per event decides what to do, and
+        # samples go straight into per-thread arrays.
+        by_meta: dict[int, _Route] = {}
+        stack_ids = self.stacks.ids
         intern = self.stacks.intern
-        add = self.samples.add
-        first = last = None
-        n = 0
-        for ev in events:  # type: ignore[attr-defined]
-            meta = ev.metadata
-            mid = id(meta)
-            route = by_meta.get(mid)
+        appenders = self.samples.appenders
+        per_thread: dict[int, tuple[Callable[[int], None], ...]] = {}
+        alloc_samples = routes.alloc_samples
+        first, last = _MAX_TS, _MIN_TS
+        countdown = _PROGRESS_EVERY
+        for ev in events:
+            route = by_meta.get(id(ev.metadata))
             if route is None:
-                route = by_meta[mid] = routes.route(meta)
-                metas[mid] = meta
-            per_meta[mid] += 1
+                route = by_meta[id(ev.metadata)] = routes.route(ev.metadata)
+            route.count += 1
             ts = ev.timestamp
-            if first is None or ts < first:
+            if ts < first:
                 first = ts
-            if last is None or ts > last:
+            if ts > last:
                 last = ts
-            kind = route[0]
+            kind = route.kind
             if kind == _SAMPLE:
                 payload = ev.payload
-                sample = int.from_bytes(payload[:4], "little") if len(payload) >= 4 else 0
-                add(ev.thread_id, ts, intern(ev.stack), sample)
+                sample = payload[0] if payload else 0
+                sid = stack_ids.get(ev.stack)
+                if sid is None:
+                    sid = intern(ev.stack)
+                rec = per_thread.get(ev.thread_id)
+                if rec is None:
+                    rec = per_thread[ev.thread_id] = appenders(ev.thread_id)
+                add_ts, add_sid, add_kind = rec
+                add_ts(ts)
+                add_sid(sid)
+                add_kind(sample if sample <= 2 else 0)
             elif kind == _OTHER:
-                route[2](ev)  # type: ignore[misc]
+                route.call(ev)
             elif kind == _ALLOC:
-                if route[2] is not None:
-                    route[2](ev)
-                if routes.alloc_samples:
-                    add(ev.thread_id, ts, intern(ev.stack), KIND_ALLOC)
+                if route.handler is not None:
+                    route.handler(ev)
+                if alloc_samples:
+                    self.samples.add(ev.thread_id, ts, intern(ev.stack), KIND_ALLOC)
             elif kind == _SYMBOL:
                 self._symbol(ev)
-            n += 1
-            if progress is not None and n % _PROGRESS_EVERY == 0:
-                progress(stats.bytes_read)
-        self.first_ts, self.last_ts = first, last
-        for mid, count in per_meta.items():
-            meta = metas[mid]
-            self.counts[(meta.provider, meta.event_id)] += count
+            countdown -= 1
+            if not countdown:
+                countdown = _PROGRESS_EVERY
+                if progress is not None:
+                    progress(stats.bytes_read)
+        if first <= last:
+            self.first_ts, self.last_ts = first, last
+        for route in by_meta.values():
+            self.counts[route.key] += route.count
 
     def _symbol(self, ev: Event) -> None:
         decoded = decode(ev.provider, ev.event_id, ev.version, ev.payload, self.info.pointer_size)
@@ -170,17 +182,35 @@ class _Router:
         """The reader's ``select``: only the events some analysis uses."""
         return (meta.provider, meta.event_id) in self.wanted
 
-    def route(self, meta: EventMetadata) -> tuple[int, Key, Handler | None]:
+    def route(self, meta: EventMetadata) -> _Route:
+        """What to do with the events of one metadata definition."""
         key = (meta.provider, meta.event_id)
         handler = self.handlers.get(key)
         if key in ALLOC_KEYS and (handler is not None or self.alloc_samples):
-            return _ALLOC, key, handler
+            return _Route(_ALLOC, key, handler)
         if key not in self.wanted:
-            return _IGNORED, key, None
+            return _Route(_IGNORED, key)
         if handler is not None:
-            return _OTHER, key, handler
+            return _Route(_OTHER, key, handler)
         if key in SAMPLE_KEYS:
-            return _SAMPLE, key, None
+            return _Route(_SAMPLE, key)
         if key in SYMBOL_KEYS:
-            return _SYMBOL, key, None
-        return _IGNORED, key, None
+            return _Route(_SYMBOL, key)
+        return _Route(_IGNORED, key)
+
+
+class _Route:
+    """The decision for one metadata definition, and how many of its events were seen."""
+
+    __slots__ = ("kind", "key", "handler", "count")
+
+    def __init__(self, kind: int, key: Key, handler: Handler | None = None) -> None:
+        self.kind = kind
+        self.key = key
+        self.handler = handler
+        self.count = 0
+
+    def call(self, ev: Event) -> None:
+        """Hands the event to its handler."""
+        if self.handler is not None:
+            self.handler(ev)

@@ -8,11 +8,12 @@ comes last in a trace.
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from tools.nettrace.symbols import SymbolTable
 
+_Append = Callable[[int], None]
 KIND_ERROR, KIND_EXTERNAL, KIND_MANAGED, KIND_ALLOC = 0, 1, 2, 3
 """Sample kinds: the ThreadSample types, plus allocation ticks (TraceEvent counts them as CPU)."""
 
@@ -21,21 +22,27 @@ class StackInterner:
     """Maps IP tuples (leaf first) to small ids; id 0 is the empty stack."""
 
     def __init__(self) -> None:
-        self._ids: dict[tuple[int, ...], int] = {(): 0}
+        self.ids: dict[tuple[int, ...], int] = {(): 0}
         self.stacks: list[tuple[int, ...]] = [()]
 
     def intern(self, stack: tuple[int, ...]) -> int:
         """The id of ``stack``, adding it when new."""
-        sid = self._ids.get(stack)
+        sid = self.ids.get(stack)
         if sid is None:
             sid = len(self.stacks)
-            self._ids[stack] = sid
+            self.ids[stack] = sid
             self.stacks.append(stack)
         return sid
 
     def resolve(self, symbols: SymbolTable) -> list[tuple[str, ...]]:
         """Frame names, ROOT FIRST, for every stack id (index = id)."""
-        return [symbols.frames(stack) for stack in self.stacks]
+        names: dict[int, str] = {}
+        for stack in self.stacks:
+            for ip in stack:
+                if ip not in names:
+                    names[ip] = symbols.frame(ip)
+        name = names.__getitem__
+        return [tuple(map(name, reversed(stack))) for stack in self.stacks]
 
 
 @dataclass
@@ -43,18 +50,17 @@ class ThreadSamples:
     """One thread's samples in file order."""
 
     timestamps: array[int] = field(default_factory=lambda: array("q"))
-    stack_ids: array[int] = field(default_factory=lambda: array("l"))
+    stack_ids: array[int] = field(default_factory=lambda: array("i"))
     kinds: array[int] = field(default_factory=lambda: array("b"))
 
     def in_time_order(self) -> Iterator[tuple[int, int, int]]:
         """(timestamp, stack id, kind) sorted by time, file order breaking ties."""
         ts, sids, kinds = self.timestamps, self.stack_ids, self.kinds
-        if all(ts[i] <= ts[i + 1] for i in range(len(ts) - 1)):
-            order: range | list[int] = range(len(ts))
-        else:
-            order = sorted(range(len(ts)), key=ts.__getitem__)
-        for i in order:
-            yield ts[i], sids[i], kinds[i]
+        values = ts.tolist()
+        if values == sorted(values):  # the usual case: one sampler thread writes them all
+            return zip(ts, sids, kinds, strict=True)
+        order = sorted(range(len(values)), key=values.__getitem__)
+        return ((values[i], sids[i], kinds[i]) for i in order)
 
 
 class SampleStore:
@@ -62,15 +68,26 @@ class SampleStore:
 
     def __init__(self) -> None:
         self.threads: dict[int, ThreadSamples] = {}
+        self._appenders: dict[int, tuple[_Append, _Append, _Append]] = {}
 
     def add(self, thread_id: int, timestamp: int, stack_id: int, kind: int) -> None:
         """Appends one sample record."""
-        records = self.threads.get(thread_id)
-        if records is None:
+        add_ts, add_sid, add_kind = self.appenders(thread_id)
+        add_ts(timestamp)
+        add_sid(stack_id)
+        add_kind(kind)
+
+    def appenders(self, thread_id: int) -> tuple[_Append, _Append, _Append]:
+        """The bound ``append`` methods of one thread's arrays (the pass's fast path)."""
+        found = self._appenders.get(thread_id)
+        if found is None:
             records = self.threads[thread_id] = ThreadSamples()
-        records.timestamps.append(timestamp)
-        records.stack_ids.append(stack_id)
-        records.kinds.append(kind)
+            found = self._appenders[thread_id] = (
+                records.timestamps.append,
+                records.stack_ids.append,
+                records.kinds.append,
+            )
+        return found
 
     def __len__(self) -> int:
         return sum(len(t.timestamps) for t in self.threads.values())

@@ -94,6 +94,7 @@ class SyntheticTrace:
         self._methods: dict[str, int] = {}
         self._modules: dict[str, int] = {}
         self._stacks: dict[tuple[str, ...], tuple[int, ...]] = {}
+        self.last_timestamp = 0
 
     def __enter__(self) -> SyntheticTrace:
         return self
@@ -127,6 +128,7 @@ class SyntheticTrace:
         if mid is None:
             mid = self._ids[key] = self.writer.define_event(provider, event_id, version)
         ips = self.stack(stack) if stack else ()
+        self.last_timestamp = max(self.last_timestamp, ts)
         self.writer.write_event(mid, thread_id=tid, timestamp=ts, stack=ips, payload=payload)
 
     def sample(self, tid: int, ts: int, stack: tuple[str, ...], *, managed: bool = True) -> None:
@@ -151,15 +153,16 @@ class SyntheticTrace:
 
     def close(self) -> None:
         """Writes the rundown (method and module names) and closes the file."""
+        end = self.last_timestamp  # rundown comes last, stamped at the end of the session
         for il_path, module_id in self._modules.items():
-            self.event(RUNDOWN, 154, 2, 1, 0, module_dcend(module_id, il_path))
+            self.event(RUNDOWN, 154, 2, 1, end, module_dcend(module_id, il_path))
         for name, start in self._methods.items():
             module, method = name.split("!", 1)
             full, args = method.split("(", 1)
             full_type, short = full.rsplit(".", 1)
             module_id = self._modules[f"/app/{module}.dll"]
             payload = method_verbose_v1(start, module_id, full_type, short, args.rstrip(")"))
-            self.event(RUNDOWN, 144, 1, 1, 0, payload)
+            self.event(RUNDOWN, 144, 1, 1, end, payload)
         self.writer.close()
 
     def _ip(self, name: str) -> int:

@@ -70,9 +70,11 @@ class _Cursor:
         if start >= len(data):
             self.pos = len(data) + 1
             return None
-        end = start
-        while end + 1 < len(data) and (data[end] or data[end + 1]):
-            end += 2
+        end = data.find(b"\x00\x00", start)
+        while end >= 0 and (end - start) % 2:  # a NUL pair straddling two code units
+            end = data.find(b"\x00\x00", end + 1)
+        if end < 0:  # unterminated: take what is there
+            end = len(data) - (len(data) - start) % 2
         text = data[start:end].decode("utf-16-le", errors="replace")
         self.pos = end + 2
         return text
@@ -282,7 +284,24 @@ def _thread_sample(c: _Cursor, version: int) -> Payload:
     return ThreadSample(c.u32())
 
 
+_TICK_HEAD = {8: struct.Struct("<IIHQQ"), 4: struct.Struct("<IIHQI")}
+_TICK_TAIL = {8: struct.Struct("<IQQ"), 4: struct.Struct("<IIQ")}
+
+
 def _allocation_tick(c: _Cursor, version: int) -> Payload:
+    head, tail = _TICK_HEAD[c.pointer_size], _TICK_TAIL[c.pointer_size]
+    data = c.data
+    if version >= 4 and len(data) >= head.size + 2 + tail.size:  # fast path: one unpack each
+        amount, kind, clr, amount64, type_id = head.unpack_from(data, 0)
+        c.pos = head.size
+        type_name = c.utf16z()
+        if c.pos + tail.size <= len(data):
+            heap, address, size = tail.unpack_from(data, c.pos)
+            tick = AllocationTick(
+                amount, kind, clr, amount64, type_id, type_name, heap, address, size
+            )
+            return tick
+        c.pos = 0
     amount, kind, clr = c.u32(), c.u32(), c.u16()
     amount64 = c.u64()
     type_id = c.ptr()
