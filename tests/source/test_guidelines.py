@@ -129,3 +129,29 @@ def test_exactly_one_of_symbol_or_path() -> None:
         CheckGuidelinesArgs()
     with pytest.raises(ValidationError):
         CheckGuidelinesArgs(symbol="A.B", path="src")
+
+
+def test_idioms_that_are_not_violations(ctx: ToolContext, repo: Path) -> None:
+    """Patterns seen in real Dekaf code that must not be flagged, beside ones that must."""
+    (repo / "src" / "Idioms.cs").write_text(
+        "namespace Dekaf;\npublic class Idioms\n{\n"
+        "    public async ValueTask<int> M(ValueTask<int> task, Result appendResult, int a)\n"
+        "    {\n"
+        '        var n = Math.Min(a, 3) + string.Join(",", new[] { 1 }).Length;\n'
+        "        if (task.IsCompletedSuccessfully) { n += task.Result; }\n"
+        "        if (appendResult.Result) { n++; }\n"
+        "        var r = await Send<Request, Response>(a, n).ConfigureAwait(false);\n"
+        '        try { if (a < 0) { throw new ArgumentException($"bad {a}"); } }\n'
+        "        catch (OperationCanceledException) { return 0; }\n"
+        "        var t = (T)(object)r;\n"
+        "        var boxed = (object)a;\n"
+        "        var wait = GetAsync().Result;\n"
+        "        return n + await Send<Request, Response>(a, n);\n"
+        "    }\n}\n"
+    )
+    result = _check(ctx, path="src/Idioms.cs")
+    assert {(f.rule, f.line) for f in result.findings} == {
+        ("boxing", 13),
+        ("blocking-wait", 14),
+        ("configure-await", 15),
+    }

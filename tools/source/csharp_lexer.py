@@ -8,6 +8,8 @@ so "an interpolated string starts here" is still visible, and interpolation hole
 
 from __future__ import annotations
 
+import bisect
+import re
 from dataclasses import dataclass, field
 
 
@@ -38,28 +40,31 @@ class _Masker:
         self.out = list(self.src)
 
     def _blank(self, start: int, end: int) -> None:
-        for i in range(start, min(end, len(self.src))):
-            if self.src[i] not in "\r\n":
-                self.out[i] = " "
+        end = min(end, len(self.src))
+        if end - start == 1:
+            if self.src[start] not in "\r\n":
+                self.out[start] = " "
+            return
+        self.out[start:end] = _NOT_NEWLINE.sub(" ", self.src[start:end])
 
     def code(self, *, in_hole: int) -> None:
         """Scans code; in a hole (``in_hole`` = closing braces needed) stops at its end."""
         depth = 0
         src = self.src
-        line_start = True
+        special = _HOLE_SPECIAL if in_hole else _CODE_SPECIAL
         while self.pos < len(src):
+            found = special.search(src, self.pos)
+            if found is None:
+                self.pos = len(src)
+                return
+            self.pos = found.start()
             ch = src[self.pos]
-            if ch == "\n":
-                line_start = True
-                self.pos += 1
+            if ch == "#":
+                if not in_hole and _at_line_start(src, self.pos):
+                    self._directive()
+                else:
+                    self.pos += 1
                 continue
-            if ch in " \t\r":
-                self.pos += 1
-                continue
-            if ch == "#" and line_start and not in_hole:
-                self._directive()
-                continue
-            line_start = False
             if ch == "/" and src.startswith("//", self.pos):
                 self._line_comment()
             elif ch == "/" and src.startswith("/*", self.pos):
@@ -161,7 +166,14 @@ class _Masker:
 
     def _regular_string_body(self, interpolated: bool, verbatim: bool) -> None:
         src = self.src
+        special = _STRING_SPECIAL_INTERP if interpolated else _STRING_SPECIAL
         while self.pos < len(src):
+            found = special.search(src, self.pos)
+            end = found.start() if found else len(src)
+            if end > self.pos:
+                self._blank(self.pos, end)
+                self.pos = end
+                continue
             ch = src[self.pos]
             if ch == "\\" and not verbatim:
                 self._blank(self.pos, self.pos + 2)
@@ -191,7 +203,14 @@ class _Masker:
     def _raw_string_body(self, quotes: int, dollars: int) -> None:
         src = self.src
         closing = '"' * quotes
+        special = _RAW_SPECIAL_INTERP if dollars else _RAW_SPECIAL
         while self.pos < len(src):
+            found = special.search(src, self.pos)
+            end = found.start() if found else len(src)
+            if end > self.pos:
+                self._blank(self.pos, end)
+                self.pos = end
+                continue
             if src.startswith(closing, self.pos):
                 self.pos += quotes
                 return
@@ -228,6 +247,22 @@ class _Masker:
         self._blank(start, self.pos)
 
 
+_CODE_SPECIAL = re.compile(r"[/'\"$@#]")  # outside holes, brackets need no counting
+_HOLE_SPECIAL = re.compile(r"[/'\"$@{}()\[\]:,]")
+_STRING_SPECIAL = re.compile(r'[\\"\n]')
+_STRING_SPECIAL_INTERP = re.compile(r'[\\"\n{}]')
+_RAW_SPECIAL = re.compile(r'"')
+_RAW_SPECIAL_INTERP = re.compile(r'["{]')
+_NOT_NEWLINE = re.compile(r"[^\r\n]")
+_NEWLINE = re.compile(r"\n")
+
+
+def _at_line_start(text: str, pos: int) -> bool:
+    """Whether only blanks precede ``pos`` on its line (where a ``#`` directive may start)."""
+    line_start = text.rfind("\n", 0, pos) + 1
+    return not text[line_start:pos].strip()
+
+
 def _run_length(text: str, pos: int, ch: str) -> int:
     count = 0
     while pos + count < len(text) and text[pos + count] == ch:
@@ -237,20 +272,9 @@ def _run_length(text: str, pos: int, ch: str) -> int:
 
 def line_starts(text: str) -> list[int]:
     """Offsets at which each line of ``text`` starts (index 0 is line 1)."""
-    starts = [0]
-    for i, ch in enumerate(text):
-        if ch == "\n":
-            starts.append(i + 1)
-    return starts
+    return [0, *(m.end() for m in _NEWLINE.finditer(text))]
 
 
 def line_of(starts: list[int], offset: int) -> int:
     """The 1-based line number of ``offset`` given :func:`line_starts`."""
-    lo, hi = 0, len(starts) - 1
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        if starts[mid] <= offset:
-            lo = mid
-        else:
-            hi = mid - 1
-    return lo + 1
+    return max(bisect.bisect_right(starts, offset), 1)

@@ -26,6 +26,11 @@ LINQ_METHODS = (
     "Count|LongCount|Skip|Take|Distinct|Concat|Zip|ToDictionary|ToHashSet|ToLookup|Cast|OfType|"
     "Reverse|SequenceEqual|DefaultIfEmpty|Join|GroupJoin|Union|Intersect|Except"
 )
+NOT_STATIC_RECEIVER = "".join(
+    f"(?<!\\b{name})"
+    for name in "Math MathF Array string String Interlocked Volatile Task Span Buffer".split()
+)
+"""Same-named static methods that are not LINQ (``Math.Min``, ``string.Join``, …)."""
 LAMBDA_KEYWORDS = frozenset(
     "new null true false default this base typeof nameof sizeof is as await return static var "
     "out ref in throw async checked unchecked".split()
@@ -33,7 +38,6 @@ LAMBDA_KEYWORDS = frozenset(
 
 _SIMPLE: dict[str, list[re.Pattern[str]]] = {
     "blocking-wait": [
-        re.compile(r"\.\s*Result\b(?!\s*\()"),
         re.compile(r"\.\s*Wait\s*\("),
         re.compile(r"\.\s*GetAwaiter\s*\(\s*\)\s*\.\s*GetResult\s*\("),
     ],
@@ -42,7 +46,7 @@ _SIMPLE: dict[str, list[re.Pattern[str]]] = {
         re.compile(r"\bMonitor\s*\.\s*(Enter|TryEnter|Wait)\b"),
     ],
     "linq": [
-        re.compile(rf"\.\s*({LINQ_METHODS})\s*(<[^<>;()]*>)?\s*\("),
+        re.compile(rf"{NOT_STATIC_RECEIVER}\.\s*({LINQ_METHODS})\s*(<[^<>;()]*>)?\s*\("),
         re.compile(r"\bfrom\s+\w+\s+in\s+\w[^;]*\bselect\b"),
     ],
     "params-toarray": [
@@ -59,13 +63,17 @@ _SIMPLE: dict[str, list[re.Pattern[str]]] = {
         re.compile(r"\bTask\s*\.\s*Factory\s*\.\s*StartNew\s*[<(]"),
     ],
     "boxing": [
-        re.compile(r"\(\s*object\s*\)\s*[\w(]"),
+        re.compile(r"(?<!\))(?<!\)\s)\(\s*object\s*\)\s*[\w(]"),
         re.compile(r"\bobject\??\s+\w+\s*=(?!=)(?!\s*(?:null|new|default)\b)"),
     ],
 }
 
 
 _AWAIT = re.compile(r"\bawait\b")
+_GENERIC_ARGS = re.compile(r"<[\w\s,.?\[\]<>()]*?>(?=\s*\()")
+_RESULT = re.compile(r"(?P<receiver>\)|[A-Za-z_]\w*)\s*\.\s*Result\b(?!\s*\()")
+_CATCH = re.compile(r"\s*catch\b\s*(?:\(\s*(?P<type>[\w.]+)[^)]*\))?\s*(?:when\s*(?P<when>\())?")
+_THROWN = re.compile(r"throw\s+new\s+(?P<type>[\w.]+)")
 _LOOP = re.compile(r"\b(for|foreach|while)\s*\(|\bdo\s*\{")
 _TRY = re.compile(r"\btry\s*\{")
 _THROW = re.compile(r"\bthrow\b(?!\s*;)")
@@ -103,7 +111,14 @@ def detect(region: Region) -> list[Hit]:
                 hits.append((rule, m.start(), m.group().strip()))
     for detector in DETECTORS:
         hits.extend(detector(region))
+    hits = [h for h in hits if not (h[0] == "string-format" and _in_throw(text, h[1]))]
     return sorted(set(hits), key=lambda h: (h[1], h[0]))
+
+
+def _in_throw(text: str, pos: int) -> bool:
+    """Whether ``pos`` is in a ``throw`` statement (messages of exceptions are cold)."""
+    start = max(text.rfind(";", 0, pos), text.rfind("{", 0, pos), text.rfind("}", 0, pos))
+    return re.search(r"\bthrow\b", text[start + 1 : pos]) is not None
 
 
 def missing_configure_await(region: Region) -> Iterator[Hit]:
@@ -121,6 +136,16 @@ def _expression_end(text: str, pos: int, limit: int) -> int:
     depth = 0
     while pos < limit:
         ch = text[pos]
+        if (
+            ch == "<"
+            and depth == 0
+            and pos > 0
+            and (text[pos - 1].isalnum() or text[pos - 1] == "_")
+        ):
+            generic = _GENERIC_ARGS.match(text, pos, limit)
+            if generic:
+                pos = generic.end()
+                continue
         if ch in "([":
             depth += 1
         elif ch in ")]":
@@ -194,15 +219,48 @@ def allocations_in_loops(region: Region) -> Iterator[Hit]:
 
 
 def throws_caught_locally(region: Region) -> Iterator[Hit]:
-    """``throw`` inside a ``try`` block that has a ``catch`` in the same region."""
+    """``throw`` inside a ``try`` whose own ``catch`` clauses would catch it."""
     text = region.masked
     for m in _TRY.finditer(text, region.start, region.end):
         open_at = m.end() - 1
         close = matching(text, open_at, region.end)
-        if not re.match(r"\s*catch\b", text[close + 1 : region.end]):
+        caught = _caught_types(text, close + 1, region.end)
+        if not caught:
             continue
         for t in _THROW.finditer(text, open_at, close):
-            yield "throw-control-flow", t.start(), "throw (caught below)"
+            thrown = _THROWN.match(text, t.start())
+            name = thrown.group("type").rsplit(".", 1)[-1] if thrown else None
+            if caught & {"*", "Exception"} or (name and name in caught):
+                yield "throw-control-flow", t.start(), f"throw {name or '…'} (caught below)"
+
+
+def _caught_types(text: str, pos: int, limit: int) -> set[str]:
+    """Exception type names of the catch clauses at ``pos`` (``*`` for a bare catch)."""
+    types: set[str] = set()
+    while True:
+        m = _CATCH.match(text, pos, limit)
+        if m is None:
+            return types
+        types.add((m.group("type") or "*").rsplit(".", 1)[-1])
+        pos = m.end()
+        if m.group("when"):
+            pos = matching(text, m.start("when"), limit) + 1
+        pos = _skip_space(text, pos)
+        if pos >= limit or text[pos] != "{":
+            return types
+        pos = matching(text, pos, limit) + 1
+
+
+def blocking_results(region: Region) -> Iterator[Hit]:
+    """``task.Result`` / ``Call().Result`` not guarded by an ``IsCompleted`` check just before."""
+    text = region.masked
+    for m in _RESULT.finditer(text, region.start, region.end):
+        receiver = m.group("receiver")
+        if receiver != ")" and "task" not in receiver.lower():
+            continue  # ``.Result`` of a result record, not of a task
+        if "IsCompleted" in text[max(region.start, m.start() - 300) : m.start()]:
+            continue  # the synchronous fast path of a completed ValueTask/Task
+        yield "blocking-wait", m.start("receiver"), ".Result"
 
 
 def capturing_lambdas(region: Region) -> Iterator[Hit]:
@@ -283,4 +341,5 @@ DETECTORS: tuple[Callable[[Region], Iterator[Hit]], ...] = (
     allocations_in_loops,
     throws_caught_locally,
     capturing_lambdas,
+    blocking_results,
 )

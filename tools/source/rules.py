@@ -24,7 +24,7 @@ class Rule:
         title: what is found, for people.
         why: why it matters on a hot path.
         fix: the usual change, for recommendations.
-        mentions: a regex finding the rule in a CLAUDE.md line.
+        mentions: regexes finding the rule in a CLAUDE.md line, most specific first.
         default: the Dekaf rule text cited when no CLAUDE.md states it.
     """
 
@@ -32,7 +32,7 @@ class Rule:
     title: str
     why: str
     fix: str
-    mentions: str
+    mentions: tuple[str, ...]
     default: str
 
 
@@ -43,7 +43,7 @@ RULES: tuple[Rule, ...] = (
         "resumes on the captured context: an extra scheduling hop per await and deadlock risk "
         "under a synchronization context",
         "append .ConfigureAwait(false)",
-        r"ConfigureAwait",
+        (r"ConfigureAwait\(false\)", r"ConfigureAwait"),
         "ConfigureAwait(false) on every await in src/",
     ),
     Rule(
@@ -52,7 +52,7 @@ RULES: tuple[Rule, ...] = (
         "blocks a thread-pool thread until the task ends: thread starvation and sync-over-async "
         "deadlocks",
         "await the task (with ConfigureAwait(false)) instead of blocking",
-        r"\.Result|\.Wait\(|block(ing)? on async",
+        (r"\.Result|\.Wait\(", r"block(ing)? (on )?async"),
         "never .Result / .Wait()",
     ),
     Rule(
@@ -61,7 +61,7 @@ RULES: tuple[Rule, ...] = (
         "every caller serialises on the lock; under load threads queue (contention) instead of "
         "working",
         "hand the work to a channel or use lock-free state (Interlocked) owned by one thread",
-        r"\blocks?\b|Monitor",
+        (r"locks? per message|per-message locks?|channels over locks", r"\blocks?\b|Monitor"),
         "prefer channels over locks; no per-message locks",
     ),
     Rule(
@@ -69,7 +69,7 @@ RULES: tuple[Rule, ...] = (
         "LINQ call",
         "allocates enumerators and delegates and hides O(n) passes on every call",
         "write a plain for/foreach loop over the concrete collection",
-        r"\bLINQ\b",
+        (r"^LINQ\b", r"\bLINQ\b"),
         "banned in hot paths: LINQ",
     ),
     Rule(
@@ -77,7 +77,7 @@ RULES: tuple[Rule, ...] = (
         "lambda capturing locals or parameters",
         "allocates a closure object and a delegate each time the method runs",
         "make the lambda static and pass state explicitly, or inline the loop",
-        r"lambda|closure",
+        (r"capturing lambda", r"lambda|closure"),
         "banned in hot paths: capturing lambdas",
     ),
     Rule(
@@ -85,7 +85,7 @@ RULES: tuple[Rule, ...] = (
         "params / ToArray / ToList",
         "allocates a new array or list per call",
         "pass a span or reuse a pooled buffer",
-        r"ToArray|ToList|\bparams\b",
+        (r"ToArray|ToList", r"\bparams\b"),
         "banned in hot paths: params/ToArray",
     ),
     Rule(
@@ -93,7 +93,7 @@ RULES: tuple[Rule, ...] = (
         "yield iterator",
         "allocates an iterator state machine per call",
         "return a struct enumerator or fill a caller-provided span",
-        r"\byield\b",
+        (r"\byield\b",),
         "banned in hot paths: yield",
     ),
     Rule(
@@ -101,7 +101,7 @@ RULES: tuple[Rule, ...] = (
         "string interpolation / string.Format",
         "builds a new string per call (and boxes value-type arguments)",
         "format only off the hot path, or write into a pooled buffer",
-        r"string format|formatting|interpolat|string\.Format",
+        (r"string\.Format", r"string formatting|interpolat"),
         "banned in hot paths: per-message string formatting",
     ),
     Rule(
@@ -109,7 +109,7 @@ RULES: tuple[Rule, ...] = (
         "Task.Run / StartNew",
         "queues a work item and allocates a Task per call; hides ordering and back-pressure",
         "run the work inline or in a long-lived loop fed by a channel",
-        r"Task\.Run",
+        (r"Task\.Run",),
         "banned in hot paths: Task.Run",
     ),
     Rule(
@@ -117,7 +117,7 @@ RULES: tuple[Rule, ...] = (
         "new inside a loop",
         "allocates per iteration: per-message garbage and GC pauses",
         "hoist the allocation out of the loop or rent from ArrayPool / a pooled arena",
-        r"alloc",
+        (r"zero.allocation in hot paths?", r"per-message (heap )?allocation", r"\balloc"),
         "zero allocation in hot paths; per-message allocation is a bug",
     ),
     Rule(
@@ -125,7 +125,7 @@ RULES: tuple[Rule, ...] = (
         "throw caught in the same method",
         "exceptions cost microseconds each (stack trace capture, unwinding)",
         "return a status (bool / Try-pattern) instead of throwing",
-        r"exception|\bthrow",
+        (r"exceptions? as control flow", r"control flow", r"\bthrow"),
         "banned in hot paths: exceptions as control flow",
     ),
     Rule(
@@ -133,7 +133,7 @@ RULES: tuple[Rule, ...] = (
         "boxing a value type into object",
         "allocates a heap object for every boxed value",
         "keep the value typed (generics, overloads) instead of object",
-        r"\bboxing\b|\bbox(ed)?\b",
+        (r"^boxing\b", r"\bboxing\b|\bbox(ed)?\b"),
         "banned in hot paths: boxing",
     ),
 )
@@ -171,13 +171,17 @@ def load_rules(repo: Path) -> RuleSet:
 
 
 def rules_from_text(text: str, name: str) -> dict[str, str]:
-    """Rule id -> ``NAME:line: text`` for every rule a line of ``text`` mentions."""
-    citations: dict[str, str] = {}
+    """Rule id -> ``NAME:line: text``: the line matching the rule's most specific pattern."""
+    lines = []
     for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip().lstrip("-*").strip()
-        if not stripped or stripped.startswith("#"):
-            continue
-        for rule in RULES:
-            if rule.id not in citations and re.search(rule.mentions, stripped, re.IGNORECASE):
-                citations[rule.id] = f"{name}:{number}: {stripped[:160]}"
+        stripped = line.strip().lstrip("-*0123456789.").strip().lstrip("*").strip()
+        if stripped and not stripped.startswith("#"):
+            lines.append((number, stripped.replace("**", "")))
+    citations: dict[str, str] = {}
+    for rule in RULES:
+        for pattern in rule.mentions:
+            hit = next((nl for nl in lines if re.search(pattern, nl[1], re.IGNORECASE)), None)
+            if hit is not None:
+                citations[rule.id] = f"{name}:{hit[0]}: {hit[1][:160]}"
+                break
     return citations

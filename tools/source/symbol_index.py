@@ -35,9 +35,12 @@ MODIFIERS = frozenset(
 Kind = Literal["method", "constructor", "property", "local_function", "type"]
 
 _TOKEN = re.compile(r"[A-Za-z_@][A-Za-z0-9_]*|=>|\S")
+_BLOCK = re.compile(r"[;{}]")
+_LOCAL_FUNCTION_HINT = re.compile(r"[A-Za-z_>\]?)]\s+[A-Za-z_]\w*\s*(?:<[^;{}()]*>\s*)?\(")
+_ENDS_WITH_SWITCH = re.compile(r"\bswitch\s*$")
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Symbol:
     """One declaration found in a C# file.
 
@@ -110,14 +113,30 @@ class SymbolIndex:
     symbols: list[Symbol] = field(default_factory=list)
     files: dict[str, SourceFile] = field(default_factory=dict)
     struct_names: set[str] = field(default_factory=set)
+    _by_file: dict[str, list[Symbol]] = field(default_factory=dict, repr=False)
+    _by_file_count: list[int] = field(default_factory=list, repr=False)
+    _by_name: dict[str, list[Symbol]] = field(default_factory=dict, repr=False)
+    _by_name_count: list[int] = field(default_factory=list, repr=False)
 
     def by_name(self, name: str) -> list[Symbol]:
         """Every symbol whose member name is ``name``."""
-        return [s for s in self.symbols if s.name == name]
+        if len(self._by_name_count) != 1 or self._by_name_count[0] != len(self.symbols):
+            self._by_name = {}
+            for symbol in self.symbols:
+                self._by_name.setdefault(symbol.name, []).append(symbol)
+            self._by_name_count = [len(self.symbols)]
+        return list(self._by_name.get(name, []))
 
     def in_file(self, path: str) -> list[Symbol]:
         """The symbols of one file, in source order."""
-        return sorted((s for s in self.symbols if s.file == path), key=lambda s: s.start_line)
+        if len(self._by_file_count) != 1 or self._by_file_count[0] != len(self.symbols):
+            self._by_file = {}
+            for symbol in self.symbols:
+                self._by_file.setdefault(symbol.file, []).append(symbol)
+            for symbols in self._by_file.values():
+                symbols.sort(key=lambda s: s.start_line)
+            self._by_file_count = [len(self.symbols)]
+        return self._by_file.get(path, [])
 
 
 def iter_cs_files(root: Path) -> Iterator[Path]:
@@ -183,29 +202,47 @@ class _Scanner:
     structs: set[str] = field(default_factory=set)
 
     def run(self) -> None:
-        """Finds every declaration of the file."""
-        tokens = [(m.group(), m.start()) for m in _TOKEN.finditer(self.file.masked)]
-        self.tokens = tokens
+        """Finds every declaration of the file.
+
+        Walks only the structural characters; a header (the text since the last ``;{}`` at
+        the same level) is tokenized only when a ``{`` or an ``=>`` statement needs it.
+        Parenthesised and bracketed groups are skipped whole (lambdas in arguments included).
+        """
+        masked = self.file.masked
         self.scopes: list[_Scope] = []
         self.file_namespace = ""
         self.open: list[tuple[int, Symbol | None]] = []
         header_start = 0
-        i = 0
-        while i < len(tokens):
-            tok = tokens[i][0]
-            if tok in "([":
-                i = _skip_group(tokens, i)
-                continue
-            if tok == ";":
-                self._statement_end(tokens[header_start:i], i)
-                header_start = i + 1
-            elif tok == "{":
-                self._open(tokens[header_start:i], i)
-                header_start = i + 1
-            elif tok == "}":
-                self._close(i)
-                header_start = i + 1
-            i += 1
+        depth = 0
+        last = 0
+        for m in _BLOCK.finditer(masked):
+            offset = m.start()
+            segment = masked[last:offset]
+            depth += segment.count("(") + segment.count("[")
+            depth = max(depth - segment.count(")") - segment.count("]"), 0)
+            last = offset + 1
+            if depth:
+                continue  # inside an argument list or indexer: lambdas, for(;;) headers
+            ch = m.group()
+            if ch == ";":
+                head = masked[header_start:offset]
+                if "=>" in head or "namespace" in head:
+                    self._statement_end(_tokenize(head, header_start), offset)
+            elif ch == "{":
+                self._open_text(masked[header_start:offset], header_start, offset)
+            else:
+                self._close(offset)
+            header_start = offset + 1
+
+    def _open_text(self, head: str, start: int, brace: int) -> None:
+        """Opens a scope; statement blocks in bodies are recognised without tokenizing."""
+        parent = self.scopes[-1].kind if self.scopes else "namespace"
+        if parent in ("member", "block", "switch") and not _LOCAL_FUNCTION_HINT.search(head):
+            is_switch = bool(_ENDS_WITH_SWITCH.search(head))
+            self.scopes.append(_Scope("switch" if is_switch else "block", ""))
+            self.open.append((brace, None))
+            return
+        self._open(_tokenize(head, start), brace)
 
     def _namespace(self) -> str:
         names = [s.name for s in self.scopes if s.kind == "namespace"]
@@ -236,7 +273,7 @@ class _Scanner:
         if type_decl is not None:
             self._open_type(type_decl, header, brace)
             return
-        symbol = self._member(header, self.tokens[brace][1], parent)
+        symbol = self._member(header, brace, parent)
         if symbol is not None:
             self.scopes.append(_Scope("member", symbol.name, member=_member_key(symbol)))
         else:
@@ -250,7 +287,7 @@ class _Scanner:
         full = f"{name}`{arity}" if arity else name
         if keyword == "struct":
             self.structs.add(name)
-        symbol = self._symbol(name, "type", header, self.tokens[brace][1], params=())
+        symbol = self._symbol(name, "type", header, brace, params=())
         self.scopes.append(_Scope("enum" if keyword == "enum" else "type", full))
         self.open.append((brace, symbol))
 
@@ -347,7 +384,7 @@ class _Scanner:
         self.scopes.pop()
         _, symbol = self.open.pop()
         if symbol is not None:
-            end = line_of(self.file.starts, self.tokens[brace][1])
+            end = line_of(self.file.starts, brace)
             self.symbols.append(_with_end(symbol, end))
 
     def _statement_end(self, header: list[tuple[str, int]], semi: int) -> None:
@@ -367,7 +404,7 @@ class _Scanner:
         elif parent in ("member", "block") and clean:
             symbol = self._local_function(clean, offset)
         if symbol is not None:
-            end = line_of(self.file.starts, self.tokens[semi][1])
+            end = line_of(self.file.starts, semi)
             self.symbols.append(_with_end(symbol, end))
 
 
@@ -376,24 +413,13 @@ def _member_key(symbol: Symbol) -> str:
 
 
 def _with_end(symbol: Symbol, end: int) -> Symbol:
-    from dataclasses import replace
+    symbol.end_line = max(end, symbol.start_line)
+    return symbol
 
-    return replace(symbol, end_line=max(end, symbol.start_line))
 
-
-def _skip_group(tokens: list[tuple[str, int]], i: int) -> int:
-    """Index after the group opened at ``i`` (parens/brackets; braces inside are skipped too)."""
-    depth = 0
-    while i < len(tokens):
-        tok = tokens[i][0]
-        if tok in "([":
-            depth += 1
-        elif tok in ")]":
-            depth -= 1
-            if depth == 0:
-                return i + 1
-        i += 1
-    return i
+def _tokenize(text: str, base: int) -> list[tuple[str, int]]:
+    """(token, offset) pairs of a header slice starting at offset ``base``."""
+    return [(m.group(), base + m.start()) for m in _TOKEN.finditer(text)]
 
 
 def _strip_attributes(header: list[tuple[str, int]]) -> list[tuple[str, int]]:
