@@ -245,7 +245,9 @@ def _to_turn(message: ApiMessage) -> ModelTurn:
         cache_read_tokens=message.usage.cache_read_input_tokens or 0,
         cache_write_tokens=message.usage.cache_creation_input_tokens or 0,
     )
-    return ModelTurn([_to_block(b) for b in message.content], message.stop_reason, usage)
+    # The API refuses empty text blocks when the history is sent back, so they are dropped.
+    blocks = [_to_block(b) for b in message.content if not (b.type == "text" and not b.text)]
+    return ModelTurn(blocks, message.stop_reason, usage)
 
 
 def _to_block(block: Any) -> Block:

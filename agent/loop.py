@@ -8,7 +8,9 @@ stop reason                        behaviour
 =================================  ==========================================================
 ``tool_use``                       run every ``tool_use`` block through ``ToolRegistry.dispatch``
                                    and send ALL results in ONE user message; next turn.
-``end_turn``, ``stop_sequence``    the turn's text is the final answer; the run is ``ok``.
+``end_turn``, ``stop_sequence``    the turn's text is the final answer; the run is ``ok``. An
+                                   empty ending is asked once for the report;
+                                   a second empty ending fails the run.
 ``max_tokens``                     the text so far is kept; any (possibly cut) tool calls are
                                    answered with ``is_error`` without running; the model is asked
                                    to continue more concisely; next turn.
@@ -42,6 +44,11 @@ REPEATED_FAILURE_LIMIT = 2
 CLEARED_RESULT_TEXT = "[tool result cleared to free context space]"
 """What replaces an old tool result when the context window is full."""
 
+REPORT_NUDGE = (
+    "You ended without a final answer. Write the final report now, with its four sections, "
+    "from what the tools returned."
+)
+
 MAX_TOKENS_NUDGE = (
     "Your reply hit the output token limit and was cut off. Continue exactly where you "
     "stopped, more concisely; repeat any tool call that was cut off."
@@ -73,6 +80,7 @@ class AgentState:
         tool_calls: every tool call in order.
         failures: failing-call counts by (tool, input) key.
         final_parts: pieces of the final answer (several when cut by ``max_tokens``).
+        nudged_for_answer: whether the model was already asked once for a missing answer.
     """
 
     system: str
@@ -82,6 +90,7 @@ class AgentState:
     tool_calls: list[ToolCallRecord] = field(default_factory=list)
     failures: Counter[str] = field(default_factory=Counter)
     final_parts: list[str] = field(default_factory=list)
+    nudged_for_answer: bool = False
 
     @classmethod
     def start(cls, system: str, request: str) -> AgentState:
@@ -206,12 +215,36 @@ def _on_tool_use(t: _Turn) -> RunResult | None:
 
 
 def _on_end_turn(t: _Turn) -> RunResult | None:
-    t.state.messages.append({"role": "assistant", "content": t.turn.content})
+    answer = "".join(t.state.final_parts) + t.turn.text()
+    if not answer.strip() and not t.state.nudged_for_answer:
+        # An empty ending (seen after long tool chains) gets one request for the report.
+        t.state.nudged_for_answer = True
+        if t.turn.content:
+            t.state.messages.append({"role": "assistant", "content": t.turn.content})
+            t.state.messages.append({"role": "user", "content": [text_block(REPORT_NUDGE)]})
+        else:
+            _add_user_text(t.state.messages, REPORT_NUDGE)
+        return None
+    if t.turn.content:
+        t.state.messages.append({"role": "assistant", "content": t.turn.content})
     t.state.final_parts.append(t.turn.text())
+    if not answer.strip():
+        return _result(t.state, "failed", t.turn.stop_reason, "The model gave no final answer.")
     return _result(t.state, "ok", t.turn.stop_reason, None)
 
 
+def _add_user_text(messages: list[Message], text: str) -> None:
+    """Adds text to the last user message (the API wants user and assistant to alternate)."""
+    if messages and messages[-1]["role"] == "user":
+        messages[-1]["content"] = [*messages[-1]["content"], text_block(text)]
+    else:
+        messages.append({"role": "user", "content": [text_block(text)]})
+
+
 def _on_max_tokens(t: _Turn) -> RunResult | None:
+    if not t.turn.content:
+        _add_user_text(t.state.messages, MAX_TOKENS_NUDGE)
+        return None
     t.state.messages.append({"role": "assistant", "content": t.turn.content})
     uses = t.turn.tool_uses()
     if not uses:

@@ -186,3 +186,15 @@ def test_model_error_fails_the_run(tmp_path: Path) -> None:
     """A ModelError (API down after retries) is a failed result, not an exception."""
     result, _ = _run([ModelError("The Anthropic API is overloaded")], tmp_path)
     assert result.status == "failed" and result.error == "The Anthropic API is overloaded"
+
+
+def test_an_empty_ending_is_asked_once_for_the_report(tmp_path: Path) -> None:
+    """end_turn without text after tools: one request for the report, then the answer."""
+    steps = [call("probe", {"value": "a"}), ModelTurn([], "end_turn"), say("the report")]
+    result, model = _run(steps, tmp_path)
+    assert result.status == "ok" and result.final_text == "the report"
+    last = model.calls[2]["messages"][-1]
+    assert last["role"] == "user" and last["content"][0]["type"] == "tool_result"
+    assert "Write the final report now" in last["content"][-1]["text"]
+    result, _ = _run([ModelTurn([], "end_turn"), ModelTurn([], "end_turn")], tmp_path)
+    assert result.status == "failed" and result.error == "The model gave no final answer."
