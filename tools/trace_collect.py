@@ -49,6 +49,8 @@ MIN_TRACE_BYTES = 8 * 1024
 CRASH_GRACE_S = 20.0
 HELP_TIMEOUT_S = 20.0
 MAX_PROGRESS_LINES = 12
+WAIT_FOR_EXIT_SLACK_S = 180
+"""With wait_for_exit: time beyond --duration for the final phase (results, disposal)."""
 
 
 class TraceCollectArgs(BaseModel):
@@ -88,6 +90,11 @@ class TraceCollectArgs(BaseModel):
         default_factory=dict,
         description="Extra stress flags without '--': partitions, linger-ms, batch-size, "
         "compression, seed-messages, brokers.",
+    )
+    wait_for_exit: bool = Field(
+        default=False,
+        description="Keep the stress tool running to the end of its --duration (for its final "
+        "numbers and correctness verdict) instead of stopping it once the trace is written.",
     )
 
     @field_validator("stress_options")
@@ -129,6 +136,7 @@ class _Plan:
     env: dict[str, str]
     providers: str
     trace_file: Path
+    minutes: int
     notes: list[str] = field(default_factory=list)
 
 
@@ -156,6 +164,8 @@ def trace_collect(args: TraceCollectArgs, ctx: ToolContext) -> TraceCollectResul
     try:
         _wait_for_marker(stress, output, ctx, config)
         session = _record(stress, output, ctx, config, plan, dotnet_trace, args.trace_seconds)
+        if args.wait_for_exit:
+            _run_to_the_end(stress, output, ctx, plan.minutes)
         exit_code = stress.poll()
     finally:
         stress.kill_group()
@@ -186,7 +196,7 @@ def _plan(args: TraceCollectArgs, ctx: ToolContext, config: TargetConfig) -> _Pl
     name = trace_file_name(args.scenario, args.client, "custom" if args.providers else args.preset)
     trace_file = ctx.work_dir / "traces" / name
     trace_file.parent.mkdir(parents=True, exist_ok=True)
-    return _Plan(argv, env, providers, trace_file, notes)
+    return _Plan(argv, env, providers, trace_file, minutes, notes)
 
 
 def _check_scenario(scenario: str, executable: Path, ctx: ToolContext, notes: list[str]) -> None:
@@ -229,6 +239,19 @@ def _wait_for_marker(
         f"the stress tool exited with status {code} before its measured phase; no trace was "
         f"taken. Output tail:\n{tail}"
     )
+
+
+def _run_to_the_end(
+    stress: RunningProcess, output: StressOutput, ctx: ToolContext, minutes: int
+) -> None:
+    """Reads the stress tool's output until it exits by itself (bounded by its duration)."""
+    deadline = time.monotonic() + minutes * 60 + WAIT_FOR_EXIT_SLACK_S
+    ctx.progress(f"waiting for the stress tool to finish its {minutes} min", None, None)
+    for line in stress.lines(deadline=deadline, cancel=ctx.cancel):
+        output.feed(line)
+    if ctx.cancel.is_set():
+        raise ToolError("trace_collect was cancelled; the processes were stopped")
+    stress.wait(max(deadline - time.monotonic(), 0))
 
 
 def _duration(seconds: int) -> str:

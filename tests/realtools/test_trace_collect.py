@@ -230,3 +230,13 @@ def test_unbuilt_stress_tool_asks_for_a_build(
     """No executable yet: an error pointing at the build tool."""
     with pytest.raises(ToolError, match="run the build tool first"):
         _collect(repo, make_ctx)
+
+
+def test_waiting_for_exit_keeps_the_final_numbers(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any]
+) -> None:
+    """Asked to, the run goes to the end of --duration: exit status 0 and the Completed rate."""
+    result, _ = _collect(built_repo, make_ctx, wait_for_exit=True)
+    assert result.stress_exit_code == 0 and not result.partial
+    assert [r.phase for r in result.resources] == ["Initial", "Final"]
+    assert result.msg_per_s is not None and result.messages
