@@ -266,10 +266,19 @@ def _search_folder(
             for number, line in enumerate(handle, start=1):
                 lowered = line.lower()
                 if all(word in lowered for word in words):
-                    text = line.strip()
-                    text = text if len(text) <= 300 else text[:300] + "…"
+                    text = _excerpt(line.strip(), words[0])
                     rel = path.relative_to(folder).as_posix()
                     found.append(SearchMatch(source, rel, number, text))
                     if len(found) >= limit:
                         return found
     return found
+
+
+def _excerpt(line: str, word: str, width: int = 300) -> str:
+    """The line, or a window of it around ``word`` when it is long (transcript lines are)."""
+    if len(line) <= width:
+        return line
+    start = max(line.lower().find(word) - width // 3, 0)
+    head = "…" if start else ""
+    tail = "…" if start + width < len(line) else ""
+    return f"{head}{line[start : start + width]}{tail}"

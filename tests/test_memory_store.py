@@ -140,3 +140,12 @@ def test_tools_map_refusals_to_is_error(tmp_path: Path) -> None:
     assert '"content":"- [a](a.md)\\n"' in listing.text
     missing = registry.dispatch("read_memory", {"path": "nope.md"}, ctx)
     assert missing.is_error and "does not exist" in missing.text
+
+
+def test_long_transcript_lines_are_shown_around_the_match(store: MemoryStore) -> None:
+    """A hit deep in a long JSONL line shows the text around it, not the line's start."""
+    store.transcripts.mkdir(parents=True)  # type: ignore[union-attr]
+    line = '{"text":"' + "x" * 2000 + " Monitor.Enter waited 40 ms " + "y" * 2000 + '"}\n'
+    (store.transcripts / "run.jsonl").write_text(line)  # type: ignore[operator]
+    [hit] = store.search("monitor.enter")
+    assert "Monitor.Enter waited 40 ms" in hit.text and len(hit.text) <= 302
