@@ -223,25 +223,20 @@ def test_state_is_shared_between_calls(repo: Path) -> None:
     run_client(server, body)
 
 
-def test_memory_tools_in_process(repo: Path, landed: Any) -> None:
+def test_memory_tools_in_process(repo: Path) -> None:
     """write_memory then read_memory (read and search) through the in-process client."""
-    landed("read_memory", "write_memory")
     server = build_server(default_registry(), lambda: ToolContext(repo=repo))
     run_client(server, lambda client: _memory_calls(client, repo))
 
 
-def test_analyze_trace_in_process(repo: Path, trace_in_repo: Path, landed: Any) -> None:
+def test_analyze_trace_in_process(repo: Path, trace_in_repo: Path) -> None:
     """analyze_trace on a real trace through the in-process client: the contract keys, bounded."""
-    landed("analyze_trace")
     server = build_server(default_registry(), lambda: ToolContext(repo=repo))
     run_client(server, lambda client: _analysis_call(client, repo, trace_in_repo))
 
 
-def test_tools_over_stdio(
-    repo: Path, trace_in_repo: Path, pta_argv: list[str], landed: Any
-) -> None:
+def test_tools_over_stdio(repo: Path, trace_in_repo: Path, pta_argv: list[str]) -> None:
     """`pta mcp --repo` as a subprocess: the tool list, memory calls, analyze_trace on a trace."""
-    landed("read_memory", "write_memory", "analyze_trace")
 
     async def body(client: Client) -> None:
         names = [t.name for t in (await client.list_tools()).tools]
