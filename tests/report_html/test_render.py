@@ -124,3 +124,18 @@ def test_find_latest_report(tmp_path: Path) -> None:
         path.write_text("<html></html>")
         os.utime(path, (mtime, mtime))
     assert find_latest_report(tmp_path) == new
+
+
+def test_report_for_real_trace(traces_dir: Path, tmp_path: Path) -> None:
+    """One call turns the managed-samples trace into page, folded and speedscope files."""
+    from tools.report_html import report_for_trace
+
+    trace = tmp_path / "only_managed_samples.nettrace.zip"
+    trace.write_bytes((traces_dir / "perfview-only_managed_samples.nettrace.zip").read_bytes())
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "dekaf_repo"
+    bundle, findings = report_for_trace(trace, tmp_path / "out", repo=fixture)
+    assert findings is not None and findings.recommendations == []  # no Dekaf frames in it
+    data = _flame_data(bundle.html.read_text())
+    assert "FindByte" in json.dumps(data)
+    assert any("FindByte" in line for line in bundle.folded.read_text().splitlines())
+    assert bundle.speedscope is not None and bundle.speedscope.stat().st_size > 1000

@@ -161,3 +161,10 @@ def test_unknown_target_frames_are_noted(repo: Path) -> None:
     result = link_and_recommend(analysis, repo)
     assert result.location(missing) is None
     assert result.notes and "Gone.Away" in result.notes[0]
+
+
+def test_markdown_lines(repo: Path) -> None:
+    """Markdown bullets name file:line and carry the excerpt in a csharp fence."""
+    lines = link_and_recommend(_analysis(), repo).markdown_lines()
+    assert lines[0].startswith(f"- **`{RA}:") and "allocates `byte[]`" in lines[0]
+    assert "  ```csharp" in lines

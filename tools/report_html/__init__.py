@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tools.report_html.bundle import report_for_trace
 from tools.report_html.render import (
     REPORTS_SUBDIR,
     ReportBundle,
@@ -17,5 +18,6 @@ __all__ = [
     "find_latest_report",
     "folded_text",
     "render_html_report",
+    "report_for_trace",
     "write_report_bundle",
 ]

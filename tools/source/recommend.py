@@ -91,6 +91,20 @@ class SourceLinkedFindings:
         link = self.links.get(frame)
         return link.location if link else None
 
+    def markdown_lines(self, *, excerpts: bool = True) -> list[str]:
+        """The recommendations as Markdown bullets (with fenced source excerpts).
+
+        For the report's "Recommendations" section; empty when there is nothing to say.
+        """
+        lines: list[str] = []
+        for rec in self.recommendations:
+            lines.append(
+                f"- **`{rec.file}:{rec.line}`** ({rec.kind}, rule `{rec.rule}`): {rec.text}"
+            )
+            if excerpts and rec.excerpt:
+                lines += ["", "  ```csharp", *(f"  {x}" for x in rec.excerpt.splitlines()), "  ```"]
+        return lines
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (``links`` values carry ``location``)."""
         links = {k: {**asdict(v), "location": v.location} for k, v in self.links.items()}

@@ -1,0 +1,53 @@
+"""One call from a trace file to the full report bundle (what ``--format html`` needs)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tools.analysis.analyze import analyze_trace_file
+from tools.analysis.cpu import stack_samples
+from tools.analysis.folded import folded_stacks
+from tools.report_html.render import ReportBundle, write_report_bundle
+from tools.source.recommend import SourceLinkedFindings, link_and_recommend
+
+
+def report_for_trace(
+    trace: Path,
+    out_dir: Path,
+    *,
+    repo: Path | None = None,
+    target_prefix: str = "Dekaf.",
+    messages: int | None = None,
+    stem: str | None = None,
+    title: str | None = None,
+) -> tuple[ReportBundle, SourceLinkedFindings | None]:
+    """Analyses ``trace`` and writes its HTML page, folded stacks and speedscope file.
+
+    Args:
+        trace: a ``.nettrace``/``.netperf`` file or a ``.zip`` holding one.
+        out_dir: where the files go (e.g. ``<repo>/.perf-trace-analyzer/reports``).
+        repo: the target repository; when given, findings are linked to its source.
+        target_prefix: namespace prefix of the code under study.
+        messages: messages of the traced run (per-message allocation classification).
+        stem: file name stem (default: the trace's name without extensions).
+        title: page title (default names the trace).
+
+    Returns:
+        The written files and, with ``repo``, the source-linked findings.
+    """
+    analysis = analyze_trace_file(trace, messages=messages, target_prefix=target_prefix)
+    data = analysis.model_dump()
+    findings = (
+        link_and_recommend(data, repo, target_prefix=target_prefix) if repo is not None else None
+    )
+    name = stem or trace.name.split(".", 1)[0]
+    bundle = write_report_bundle(
+        out_dir,
+        name,
+        data,
+        folded_stacks(trace),
+        findings,
+        title=title or f"perf-trace-analyzer — {trace.name}",
+        samples=stack_samples(trace),
+    )
+    return bundle, findings
