@@ -88,3 +88,26 @@ def test_finished_short_contention_is_not_a_deadlock(tmp_path: Path) -> None:
     assert analysis.contention.total_ms == 5.0 and analysis.contention.max_ms == 0.05
     assert analysis.contention.top[0].site == HOT
     assert analysis.contention.top[0].owner_threads == [20]
+
+
+def test_v6_trace_gives_the_same_hot_method(tmp_path: Path) -> None:
+    """The same planted CPU profile written as NetTrace V6 analyses to the same top method."""
+    path = tmp_path / "hot-v6.nettrace"
+    with SyntheticTrace(path, version=6, block_size=2_000) as trace:
+        for i in range(500):
+            trace.sample(7 + i % 2, (i + 1) * MS, (MAIN, HOT if i % 5 < 3 else COLD))
+    analysis = analyze_trace_file(path)
+    assert analysis.trace.format == "nettrace-v6"
+    assert analysis.cpu.top_self[0].name == HOT and analysis.cpu.top_self[0].percent == 60.0
+    assert {t.thread_id for t in analysis.threads} == {7, 8}
+
+
+def test_truncated_trace_is_analysed_with_a_note(traces_dir: Path, tmp_path: Path) -> None:
+    """A trace cut at 60 % still analyses: truncated is set and a note says so."""
+    data = (traces_dir / "filtrace-net10-wait.nettrace").read_bytes()
+    cut = tmp_path / "cut.nettrace"
+    cut.write_bytes(data[: len(data) * 6 // 10])
+    analysis = analyze_trace_file(cut)
+    assert analysis.trace.truncated
+    assert analysis.cpu.samples > 0
+    assert any("truncated" in note for note in analysis.notes)

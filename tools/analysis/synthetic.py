@@ -73,7 +73,7 @@ class SyntheticTrace:
     Args:
         path: where to write.
         qpc_frequency: timestamp ticks per second (timestamps are passed in ticks).
-        block_size / sequence_point_every: passed to the writer.
+        block_size / sequence_point_every / version: passed to the writer (version 4 or 6).
     """
 
     def __init__(
@@ -83,9 +83,11 @@ class SyntheticTrace:
         qpc_frequency: int = 10_000_000,
         block_size: int = 100_000,
         sequence_point_every: int = 10,
+        version: int = 4,
     ) -> None:
         self.writer = NetTraceWriter(
             path,
+            version,
             qpc_frequency=qpc_frequency,
             block_size=block_size,
             sequence_point_every=sequence_point_every,
