@@ -65,3 +65,10 @@ def test_expression_bodied_members_and_properties(
     (fire,) = index.by_name("FireAsync")
     assert fire.start_line == line_of_text(KP, "public void FireAsync")
     assert fire.end_line == fire.start_line
+
+
+def test_symlink_loops_end(repo: Path) -> None:
+    """A folder symlink back to an ancestor inside the repo is scanned once, not forever."""
+    (repo / "src" / "Dekaf" / "loop").symlink_to(repo / "src")
+    index = build_index(repo)
+    assert len(index.by_name("SendLoopAsync")) == 1

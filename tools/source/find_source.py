@@ -34,7 +34,7 @@ class FindSourceArgs(BaseModel):
         max_length=2000,
     )
     max_lines: int = Field(
-        default=80, ge=5, le=400, description="Most source lines to return for the best match."
+        default=80, ge=5, le=200, description="Most source lines to return for the best match."
     )
 
 
@@ -180,10 +180,14 @@ def numbered_source(index: SymbolIndex, symbol: Symbol, *, max_lines: int) -> st
     end = min(symbol.end_line, len(lines))
     last = min(end, symbol.start_line + max_lines - 1)
     width = len(str(last))
-    out = [f"{n:>{width}} | {lines[n - 1]}" for n in range(symbol.start_line, last + 1)]
+    out = [f"{n:>{width}} | {_cut(lines[n - 1])}" for n in range(symbol.start_line, last + 1)]
     if last < end:
         out.append(f"… {end - last} more lines (to line {end}) cut")
     return f"{symbol.file}:{symbol.start_line}-{end}\n" + "\n".join(out)
+
+
+def _cut(line: str, limit: int = 240) -> str:
+    return line if len(line) <= limit else line[:limit] + " …"
 
 
 def nearest_names(index: SymbolIndex, ref: FrameRef, *, limit: int = 5) -> list[str]:

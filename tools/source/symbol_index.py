@@ -143,8 +143,13 @@ def iter_cs_files(root: Path) -> Iterator[Path]:
     """Every ``*.cs`` file under ``root`` that resolves inside it (no symlink escapes)."""
     resolved_root = root.resolve()
     stack = [root]
+    seen: set[Path] = set()
     while stack:
         folder = stack.pop()
+        real = folder.resolve()
+        if real in seen:
+            continue  # a symlink back to a folder already scanned (or a loop)
+        seen.add(real)
         try:
             entries = sorted(folder.iterdir())
         except OSError:
@@ -171,7 +176,8 @@ def build_index(root: Path) -> SymbolIndex:
         except OSError:
             continue
         rel = path.resolve().relative_to(index.root).as_posix()
-        add_file(index, rel, text)
+        if rel not in index.files:  # a file symlinked to another file is indexed once
+            add_file(index, rel, text)
     return index
 
 
