@@ -157,9 +157,15 @@ class MemoryStore:
                 raise MemoryStoreError(f"Memory file {relative!r} does not exist.")
             path.unlink()
             return f"Deleted {relative}."
+        if path.is_dir():
+            raise MemoryStoreError(f"{relative!r} is a folder; give the path of a file.")
         text = _edited_text(path, relative, mode, content, old, new)
         _check_limits(relative, text)
-        atomic_write(path, text)
+        try:
+            atomic_write(path, text)
+        except OSError as exc:
+            # The model sees why (disk full, a file where a folder should be), not a traceback.
+            raise MemoryStoreError(f"Could not write {relative}: {exc}") from exc
         return f"{_PAST[mode]} {relative} ({len(text.splitlines())} lines)."
 
     def search(self, query: str, *, limit: int = SEARCH_MAX_MATCHES) -> list[SearchMatch]:

@@ -6,6 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from memory import MEMORY_INDEX_MAX_LINES, MemoryStore, MemoryStoreError, memory_root
 from tools.base import ToolContext, ToolRegistry
@@ -102,7 +104,7 @@ def test_crash_between_temp_write_and_rename_keeps_the_old_file(
         raise OSError("power cut")
 
     monkeypatch.setattr(os, "replace", crash)
-    with pytest.raises(OSError, match="power cut"):
+    with pytest.raises(MemoryStoreError, match="power cut"):
         store.write("MEMORY.md", "replace", content="new index")
     monkeypatch.undo()
     assert store.read("MEMORY.md") == "old index\n"
@@ -149,3 +151,28 @@ def test_long_transcript_lines_are_shown_around_the_match(store: MemoryStore) ->
     (store.transcripts / "run.jsonl").write_text(line)  # type: ignore[operator]
     [hit] = store.search("monitor.enter")
     assert "Monitor.Enter waited 40 ms" in hit.text and len(hit.text) <= 302
+
+
+SEGMENTS = ["..", ".", "a", "b.md", "link", "", "~", "MEMORY.md"]
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(parts=st.lists(st.sampled_from(SEGMENTS), min_size=1, max_size=5), absolute=st.booleans())
+def test_no_path_ever_escapes_the_root(tmp_path: Path, parts: list[str], absolute: bool) -> None:
+    """Whatever path the model invents, a write lands inside the root or is refused."""
+    root = tmp_path / "mem"
+    (root / "a").mkdir(parents=True, exist_ok=True)
+    if not (root / "link").exists():
+        (root / "link").symlink_to(tmp_path, target_is_directory=True)
+    store = MemoryStore(root)
+    relative = ("/" if absolute else "") + "/".join(parts)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    try:
+        store.write(relative, "replace", content="x")
+    except MemoryStoreError:
+        pass
+    else:
+        assert store.resolve(relative).resolve().is_relative_to(root.resolve())
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
