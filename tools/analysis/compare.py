@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from tools.analysis.analyze import analyze_trace_file
+from tools.analysis.markdown import code
 from tools.analysis.results import AllocationSite, MethodStat, TraceAnalysis, WaitSite
 from tools.analysis.source import Progress
 
@@ -199,19 +200,19 @@ def render_comparison(c: Comparison) -> str:
         "",
     ]
     out += [
-        f"- `{d.name}`: {d.base_percent:.2f} % → {d.new_percent:.2f} % (+{d.delta:.2f})"
+        f"- {code(d.name)}: {d.base_percent:.2f} % → {d.new_percent:.2f} % (+{d.delta:.2f})"
         for d in c.self_grew
     ] or ["- none"]
     out += ["", "## Methods whose share grew (inclusive)", ""]
     out += [
-        f"- `{d.name}`: {d.base_percent:.2f} % → {d.new_percent:.2f} % (+{d.delta:.2f})"
+        f"- {code(d.name)}: {d.base_percent:.2f} % → {d.new_percent:.2f} % (+{d.delta:.2f})"
         for d in c.inclusive_grew
     ] or ["- none"]
     out += ["", "## Allocations new or grown", ""]
     for d in c.allocation_types + c.allocation_sites:
         tag = "NEW" if d.is_new else f"+{d.delta:.2f} pts"
         out.append(
-            f"- {tag} `{d.name}`: {d.new_percent:.2f} % of bytes ({d.new_bytes / 1e6:.2f} MB)"
+            f"- {tag} {code(d.name)}: {d.new_percent:.2f} % of bytes ({d.new_bytes / 1e6:.2f} MB)"
         )
     if not (c.allocation_types or c.allocation_sites):
         out.append("- none")
@@ -219,7 +220,7 @@ def render_comparison(c: Comparison) -> str:
     for w in c.contention:
         tag = "NEW" if w.is_new else "longer"
         out.append(
-            f"- {tag} `{w.site}`: {w.base_events} → {w.new_events} waits, total "
+            f"- {tag} {code(w.site)}: {w.base_events} → {w.new_events} waits, total "
             f"{w.base_total_ms:.3f} → {w.new_total_ms:.3f} ms, "
             f"max {w.base_max_ms:.3f} → {w.new_max_ms:.3f} ms"
         )

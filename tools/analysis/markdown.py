@@ -24,6 +24,11 @@ SUSPICIOUS = {
 }
 
 
+def code(text: str) -> str:
+    """An inline code span that survives backticks in generic names (``List`1``)."""
+    return f"`` {text} ``" if "`" in text else f"`{text}`"
+
+
 def short(frame: str) -> str:
     """The method part of a frame, cut to a table-friendly length, pipes escaped."""
     name = frame_method(frame)
@@ -69,7 +74,7 @@ def _method_table(title: str, stats: list[MethodStat], limit: int = 10) -> list[
     ]
     for i, s in enumerate(stats[:limit], 1):
         rows.append(
-            f"| {i} | `{short(s.name)}` | {s.percent:.2f} | {s.samples} | "
+            f"| {i} | {code(short(s.name))} | {s.percent:.2f} | {s.samples} | "
             f"{s.managed_samples} | {s.time_ms:.1f} |"
         )
     return rows + [""]
@@ -82,7 +87,7 @@ def _cpu(a: TraceAnalysis) -> list[str]:
         return out + _missing("CPU samples (SampleProfiler)", PRESETS["cpu"])
     share, managed = cpu.share, cpu.managed_share
     out += [
-        f"{cpu.samples:,} samples on {cpu.sampled_threads} threads: {cpu.managed_samples:,} in "
+        f"{cpu.samples:,} samples on {cpu.sampled_threads} thread(s): {cpu.managed_samples:,} in "
         f"managed code (on CPU), {cpu.external_samples:,} outside it (native, blocked or waiting).",
         "",
         f"All samples by leaf: target (`{cpu.target_prefix}*`) {share.target:.1f} %, "
@@ -108,7 +113,7 @@ def _suspicious(stats: list[MethodStat]) -> list[str]:
         method = frame_method(s.name)
         for prefix, what in SUSPICIOUS.items():
             if method.startswith(prefix) and s.percent >= 1.0:
-                found.setdefault(method, f"{what} (`{short(s.name)}`, {s.percent:.1f} %)")
+                found.setdefault(method, f"{what} ({code(short(s.name))}, {s.percent:.1f} %)")
     return list(found.values())[:6]
 
 
@@ -132,7 +137,7 @@ def _allocations(a: TraceAnalysis) -> list[str]:
         ]
     out += ["", "| type | MB | ticks | % |", "|---|---|---|---|"]
     out += [
-        f"| `{t.type}` | {t.bytes / 1e6:.2f} | {t.ticks} | {t.percent:.1f} |"
+        f"| {code(t.type)} | {t.bytes / 1e6:.2f} | {t.ticks} | {t.percent:.1f} |"
         for t in al.by_type[:10]
     ]
     out += [
@@ -143,9 +148,9 @@ def _allocations(a: TraceAnalysis) -> list[str]:
     for s in al.by_site[:10]:
         where = s.target_frame or (s.frames[-1] if s.frames else "(no stack)")
         per = f"{s.bytes_per_message:.1f} B ({s.classification})" if s.classification else "—"
-        types = ", ".join(f"`{t}`" for t in s.types[:3])
+        types = ", ".join(code(t) for t in s.types[:3])
         out.append(
-            f"| `{short(where)}` | {types} | {s.bytes / 1e6:.2f} | {s.percent:.1f} | {per} |"
+            f"| {code(short(where))} | {types} | {s.bytes / 1e6:.2f} | {s.percent:.1f} | {per} |"
         )
     return out + [""]
 
@@ -155,7 +160,7 @@ def _site_rows(sites: list[WaitSite]) -> list[str]:
     for s in sites[:10]:
         owners = ", ".join(str(t) for t in s.owner_threads) or "—"
         rows.append(
-            f"| `{short(s.site)}` | {s.events} | {s.total_ms:.3f} | {s.max_ms:.3f} | {owners} |"
+            f"| {code(short(s.site))} | {s.events} | {s.total_ms:.3f} | {s.max_ms:.3f} | {owners} |"
         )
     return rows + [""]
 
@@ -192,7 +197,9 @@ def _contention(a: TraceAnalysis) -> list[str]:
     for e in d.evidence:
         out.append(f"- {e.message}")
         for stack in e.stacks:
-            out.append("  - stack (leaf last): " + " → ".join(f"`{short(f)}`" for f in stack[-6:]))
+            out.append(
+                "  - stack (leaf last): " + " → ".join(f"{code(short(f))}" for f in stack[-6:])
+            )
     return out + ([""] if d.evidence else [])
 
 
@@ -202,20 +209,20 @@ def _recommendations(a: TraceAnalysis) -> list[str]:
     for s in a.cpu.top_self_managed[:3]:
         if frame_method(s.name).startswith(prefix) and s.percent >= 10:
             recs.append(
-                f"`{short(s.name)}` holds {s.percent:.1f} % of on-CPU samples: look for O(n) work "
-                "or per-message overhead there (no O(n) work in hot paths)."
+                f"{code(short(s.name))} holds {s.percent:.1f} % of on-CPU samples: look for "
+                "O(n) work or per-message overhead there (no O(n) work in hot paths)."
             )
     for site in a.allocations.by_site:
         if site.classification == "per-message" and site.target_frame:
             recs.append(
-                f"`{short(site.target_frame)}` allocates {', '.join(site.types[:2])} per message "
-                f"(≈{site.bytes_per_message:.0f} B/message): per-message allocation is a bug under "
-                "the target's rules — pool or reuse it per batch."
+                f"{code(short(site.target_frame))} allocates {', '.join(site.types[:2])} per "
+                f"message (≈{site.bytes_per_message:.0f} B/message): per-message allocation is "
+                "a bug under the target's rules — pool or reuse it per batch."
             )
     for lock in a.contention.top[:3]:
         if frame_method(lock.site).startswith(prefix):
             recs.append(
-                f"Lock contention at `{short(lock.site)}` ({lock.events} waits, "
+                f"Lock contention at {code(short(lock.site))} ({lock.events} waits, "
                 f"{lock.total_ms:.1f} ms): prefer channels over locks; no per-message locks."
             )
     if a.deadlock.suspected:
