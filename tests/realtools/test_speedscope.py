@@ -51,7 +51,7 @@ def test_strings_are_escaped_like_javascript_string_encode() -> None:
 
 def test_consecutive_samples_merge_and_gaps_split(tmp_path: Path) -> None:
     """Same stack back to back: one open/close per frame; after a gap the frames reopen."""
-    frames = ("m!N.T.Main()", "m!N.T.Work()")
+    frames = ("m!N.T.Main()", "m!N.T.Work(Größe)")
     samples = [
         StackSample(7, 0.0, 1.0, frames, True),
         StackSample(7, 1.0, 1.0, frames, True),
@@ -60,7 +60,7 @@ def test_consecutive_samples_merge_and_gaps_split(tmp_path: Path) -> None:
     out = json.loads(write_speedscope(samples, tmp_path / "t.speedscope.json").read_text())
     [profile] = out["profiles"]
     names = [f["name"] for f in out["shared"]["frames"]]
-    work = names.index("m!N.T.Work()")
+    work = names.index("m!N.T.Work(Größe)")
     opens = [e for e in profile["events"] if e["type"] == "O" and e["frame"] == work]
     assert len(opens) == 1
     main = names.index("m!N.T.Main()")
@@ -153,3 +153,15 @@ def test_convert_falls_back_to_the_native_writer(
     assert result.source == "native" and "not installed" in (result.note or "")
     assert Path(result.speedscope_path).stat().st_size == result.size_bytes > 0
     assert len(result.top_self) == 5
+
+
+def test_profiles_are_ordered_by_their_first_event(tmp_path: Path) -> None:
+    """Threads appear by first sample time, not arrival; non-ASCII names survive the spool."""
+    samples = [
+        StackSample(9, 10.0, 1.0, ("m!N.Ünïcode.Wörk()",), True),
+        StackSample(3, 2.0, 1.0, ("m!N.T.Early()",), False),
+    ]
+    doc = json.loads(write_speedscope(samples, tmp_path / "o.speedscope.json").read_text())
+    assert [p["name"] for p in doc["profiles"]] == ["Thread (3)", "Thread (9)"]
+    assert "m!N.Ünïcode.Wörk()" in [f["name"] for f in doc["shared"]["frames"]]
+    assert doc["shared"]["frames"][-1]["name"] == "UNMANAGED_CODE_TIME"

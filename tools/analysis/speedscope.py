@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,32 +56,40 @@ def _escape(text: str) -> str:
 
 def format_number(value: float) -> str:
     """``double.ToString("R")``: shortest round-trip, integers without ``.0``, ``E`` exponents."""
-    if float(value).is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value)).upper().replace("INF", "Infinity")
+    text = repr(float(value))
+    if text.endswith(".0"):
+        return text[:-2]
+    return text.upper() if "e" in text else text
+
+
+def _profile_text(profile: Profile) -> str:
+    events = ", ".join(
+        f'{{ "type": "{kind}", "frame": {frame}, "at": {format_number(at)} }}'
+        for kind, frame, at in profile.events
+    )
+    start = format_number(profile.events[0][2]) if profile.events else "0"
+    end = format_number(profile.events[-1][2]) if profile.events else "0"
+    return (
+        f'{{ "type": "evented", "name": "{_escape(profile.name)}", "unit": "milliseconds", '
+        f'"startValue": {start}, "endValue": {end}, "events": [ {events}]}}'
+    )
+
+
+def _head(name: str, frames: list[str], exporter: str) -> str:
+    frame_part = ", ".join(f'{{ "name": "{_escape(frame)}" }}' for frame in frames)
+    return (
+        f'{{"exporter": "{_escape(exporter)}", "name": "{_escape(name)}", '
+        f'"activeProfileIndex": 0, "$schema": "{SCHEMA}", '
+        f'"shared": {{ "frames": [ {frame_part}] }}, "profiles": [ '
+    )
+
+
+_TAIL = "] }"
 
 
 def dumps_speedscope(name: str, frames: list[str], profiles: list[Profile], exporter: str) -> str:
     """The whole document on one line, separators exactly as TraceEvent writes them."""
-    frame_part = ", ".join(f'{{ "name": "{_escape(frame)}" }}' for frame in frames)
-    profile_parts = []
-    for profile in profiles:
-        events = ", ".join(
-            f'{{ "type": "{kind}", "frame": {frame}, "at": {format_number(at)} }}'
-            for kind, frame, at in profile.events
-        )
-        start = format_number(profile.events[0][2]) if profile.events else "0"
-        end = format_number(profile.events[-1][2]) if profile.events else "0"
-        profile_parts.append(
-            f'{{ "type": "evented", "name": "{_escape(profile.name)}", "unit": "milliseconds", '
-            f'"startValue": {start}, "endValue": {end}, "events": [ {events}]}}'
-        )
-    return (
-        f'{{"exporter": "{_escape(exporter)}", "name": "{_escape(name)}", '
-        f'"activeProfileIndex": 0, "$schema": "{SCHEMA}", '
-        f'"shared": {{ "frames": [ {frame_part}] }}, '
-        f'"profiles": [ {", ".join(profile_parts)}] }}'
-    )
+    return _head(name, frames, exporter) + ", ".join(map(_profile_text, profiles)) + _TAIL
 
 
 def _float32(value: float) -> float:
@@ -129,18 +138,24 @@ def write_speedscope(
     for sample in samples:
         by_thread.setdefault(sample.thread_id, []).append(sample)
     frame_ids: dict[str, int] = {}
-    profiles = []
-    first_at = []
-    for tid, thread_samples in by_thread.items():
-        events = _thread_events(thread_samples, frame_ids)
-        if events:
-            profiles.append(Profile(f"Thread ({tid})", events))
-            first_at.append(events[0][2])
-    ordered = [p for _, p in sorted(zip(first_at, profiles, strict=True), key=lambda x: x[0])]
-    doc_name = name if name is not None else path.name.rsplit(".", 1)[0]
-    text = dumps_speedscope(doc_name, list(frame_ids), ordered, EXPORTER)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    # Frames come first in the file but are only known once every thread is walked, so each
+    # profile is spooled to disk as soon as it is printed (memory stays one thread's events).
+    with tempfile.TemporaryFile("w+b", dir=path.parent) as spool:
+        placed: list[tuple[float, int, int]] = []
+        for tid in list(by_thread):
+            events = _thread_events(by_thread.pop(tid), frame_ids)
+            if events:
+                start = spool.tell()
+                spool.write(_profile_text(Profile(f"Thread ({tid})", events)).encode("utf-8"))
+                placed.append((events[0][2], start, spool.tell()))
+        doc_name = name if name is not None else path.name.rsplit(".", 1)[0]
+        with path.open("wb") as out:
+            out.write(_head(doc_name, list(frame_ids), EXPORTER).encode("utf-8"))
+            for index, (_, start, end) in enumerate(sorted(placed)):
+                spool.seek(start)
+                out.write((b", " if index else b"") + spool.read(end - start))
+            out.write(_TAIL.encode("utf-8"))
     return path
 
 
