@@ -123,7 +123,10 @@ def _overloaded(request: httpx2.Request) -> httpx2.Response:
 def test_persistent_overload_exits_1_with_a_clear_message(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """`pta ask` with Claude always overloaded: exit 1, the reason on stderr, no report."""
+    """`pta ask` with Claude always overloaded: exit 1, the reason on stderr, memory as it was."""
+    root = memory_root(tmp_path)
+    root.mkdir(parents=True)
+    (root / "MEMORY.md").write_text("- [contention.md](contention.md): locks\n")
     http = anthropic.DefaultHttpxClient(transport=httpx2.MockTransport(_overloaded))
     client = anthropic.Anthropic(api_key="k", max_retries=0, http_client=http)
     waits: list[float] = []
@@ -141,3 +144,5 @@ def test_persistent_overload_exits_1_with_a_clear_message(
     assert "retrying in" in captured.err and "(attempt 2/3)" in captured.err
     assert len(waits) == 2
     assert not (tmp_path / ".perf-trace-analyzer" / "reports").exists()
+    assert [p.name for p in root.iterdir()] == ["MEMORY.md"]
+    assert (root / "MEMORY.md").read_text() == "- [contention.md](contention.md): locks\n"
