@@ -112,3 +112,11 @@ def test_index_built_once_per_run(ctx: ToolContext, repo: Path) -> None:
     (repo / "src" / "Late.cs").write_text("class Late { void Added() { } }")
     assert not _find(ctx, "Late.Added").found
     assert _find(ToolContext(repo=repo), "Late.Added").found
+
+
+def test_same_name_in_another_type_is_not_found(ctx: ToolContext) -> None:
+    """A member that exists only in an unrelated type is listed, but not reported found."""
+    result = _find(ctx, "Dekaf!Dekaf.Producer.BatchArena.TryAppend(int64)")
+    assert not result.found and result.source == ""
+    assert {c.signature.split("(")[0] for c in result.candidates} == {"RecordAccumulator.TryAppend"}
+    assert all(c.score < 0.5 for c in result.candidates)

@@ -17,6 +17,8 @@ INDEX_STATE_KEY = "source_index"
 """``ctx.state`` key caching the repository's symbol index for the run."""
 
 MAX_CANDIDATES = 8
+FOUND_SCORE = 0.5
+"""Below this the best match only shares the member name (another type): not found."""
 MEMBER_KINDS = ("method", "constructor", "property", "local_function")
 
 
@@ -91,13 +93,14 @@ def find_source(args: FindSourceArgs, ctx: ToolContext) -> FindSourceResult:
     if ref is None:
         raise ToolError(f"{args.symbol!r} does not name a method (unresolved or pseudo frame).")
     matches = resolve(index, ref)
-    if not matches:
+    if not matches or matches[0].score < FOUND_SCORE:
+        others = "; same-named members of other types are listed" if matches else ""
         return FindSourceResult(
             found=False,
-            candidates=[],
+            candidates=[_candidate(m) for m in matches[:MAX_CANDIDATES]],
             source="",
             nearest=nearest_names(index, ref),
-            note=f"No declaration of {_display(ref)!r} in {len(index.files)} C# files.",
+            note=f"No declaration of {_display(ref)!r} in {len(index.files)} C# files{others}.",
         )
     best = matches[0].symbol
     return FindSourceResult(

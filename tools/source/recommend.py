@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from tools.source.alloc_sites import allocation_line, allocation_rule
-from tools.source.find_source import resolve
+from tools.source.find_source import FOUND_SCORE, resolve
 from tools.source.frames import parse_frame
 from tools.source.guidelines import Finding, scan_symbol
 from tools.source.rules import RULES_BY_ID, RuleSet, load_rules
@@ -183,7 +183,7 @@ class _Linker:
             return self.symbols[frame]
         ref = parse_frame(frame)
         matches = resolve(self.index, ref) if ref else []
-        best = matches[0].symbol if matches and matches[0].score >= 0.5 else None
+        best = matches[0].symbol if matches and matches[0].score >= FOUND_SCORE else None
         self.symbols[frame] = best
         self.links[frame] = (
             SourceLink(best.file, best.start_line, best.end_line, best.signature) if best else None
