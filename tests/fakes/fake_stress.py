@@ -82,6 +82,9 @@ def main() -> int:
     record_argv("stress")
     argv = sys.argv[1:]
     if "--help" in argv:
+        if os.environ.get("PTA_FAKE_STRESS_HELP") == "none":  # an older build without --help
+            say("Unhandled exception. System.ArgumentException: Unknown argument '--help'")
+            return 134
         say(HELP)
         return 0
     mode = os.environ.get("PTA_FAKE_STRESS_MODE", "normal")

@@ -240,3 +240,14 @@ def test_waiting_for_exit_keeps_the_final_numbers(
     assert result.stress_exit_code == 0 and not result.partial
     assert [r.phase for r in result.resources] == ["Initial", "Final"]
     assert result.msg_per_s is not None and result.messages
+
+
+def test_scenarios_fall_back_to_the_known_list_without_help(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No readable --help: a known scenario runs (with a note), an unknown one is refused."""
+    monkeypatch.setenv("PTA_FAKE_STRESS_HELP", "none")
+    with pytest.raises(ToolError, match="unknown scenario 'producer-turbo'"):
+        _collect(built_repo, make_ctx, scenario="producer-turbo")
+    result, _ = _collect(built_repo, make_ctx, scenario="consumer")
+    assert any("checked the scenario against a list" in w for w in result.warnings)
