@@ -155,3 +155,11 @@ def test_idioms_that_are_not_violations(ctx: ToolContext, repo: Path) -> None:
         ("blocking-wait", 14),
         ("configure-await", 15),
     }
+
+
+def test_unknown_symbol_is_an_error_naming_lookalikes(ctx: ToolContext) -> None:
+    """A method that is not in the repo is an is_error result, with same-named members."""
+    outcome = default_registry().dispatch(
+        "check_guidelines", {"symbol": "Dekaf.Producer.BatchArena.TryAppend"}, ctx
+    )
+    assert outcome.is_error and "RecordAccumulator.TryAppend" in outcome.text

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tools.base import ToolContext
 from tools.errors import ToolError
 from tools.source.detectors import Region, detect
-from tools.source.find_source import get_index, repo_relative, resolve
+from tools.source.find_source import FOUND_SCORE, get_index, repo_relative, resolve
 from tools.source.frames import parse_frame
 from tools.source.rules import RULES_BY_ID, RuleSet, load_rules
 from tools.source.symbol_index import SourceFile, Symbol, SymbolIndex
@@ -120,8 +120,12 @@ def best_symbol(index: SymbolIndex, name: str) -> Symbol:
     """The best declaration for a frame or source name; ToolError when none."""
     ref = parse_frame(name)
     matches = resolve(index, ref) if ref else []
-    if not matches:
-        raise ToolError(f"No method {name!r} in the target repository; try find_source first.")
+    if not matches or matches[0].score < FOUND_SCORE:
+        same = ", ".join(sorted({m.symbol.signature for m in matches[:5]}))
+        hint = f" Same-named members elsewhere: {same}." if same else ""
+        raise ToolError(
+            f"No method {name!r} in the target repository; try find_source first.{hint}"
+        )
     return matches[0].symbol
 
 
