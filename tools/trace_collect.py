@@ -210,7 +210,9 @@ def _check_scenario(scenario: str, executable: Path, ctx: ToolContext, notes: li
     if help_text:
         if re.search(rf"(?<![\w-]){re.escape(scenario)}(?![\w-])", help_text):
             return
-        raise ToolError(f"scenario {scenario!r} is not offered by the stress tool:\n{help_text}")
+        raise ToolError(
+            f"scenario {scenario!r} is not offered by the stress tool:\n{help_text[-2000:]}"
+        )
     if scenario not in KNOWN_SCENARIOS:
         raise ToolError(f"unknown scenario {scenario!r}; known: {', '.join(KNOWN_SCENARIOS)}")
     notes.append("the stress tool's --help was not readable; checked the scenario against a list")
