@@ -251,3 +251,16 @@ def test_scenarios_fall_back_to_the_known_list_without_help(
         _collect(built_repo, make_ctx, scenario="producer-turbo")
     result, _ = _collect(built_repo, make_ctx, scenario="consumer")
     assert any("checked the scenario against a list" in w for w in result.warnings)
+
+
+def test_progress_is_reported_while_waiting_and_tracing(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any]
+) -> None:
+    """The caller (CLI spinner, MCP progress) hears about the warm-up and the trace window."""
+    ctx = make_ctx(built_repo, bootstrap=BOOTSTRAP)
+    seen: list[tuple[str, float | None, float | None]] = []
+    ctx.progress = lambda message, done, total: seen.append((message, done, total))
+    trace_collect(TraceCollectArgs(), ctx)
+    messages = [message for message, _, _ in seen]
+    assert any("measured phase" in m for m in messages)
+    assert any(m.startswith("tracing") and total == 15 for m, _, total in seen)
