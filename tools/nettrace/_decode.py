@@ -161,13 +161,18 @@ class Decoder:
         self, buf: bytes, base: int, pos: int, v6: bool, metadata: bool
     ) -> Iterator[Event]:
         n = len(buf)
+        # seq and ts are kept unmasked inside the block (mod 2^32 / 2^64 is applied when an
+        # event is built): the arithmetic is the same and the skip path stays cheaper.
         mid = seq = cap = proc = tid = sid = ts = size = label = 0
+        step = 1 if v6 else 0
         act: bytes | None = None
         rel: bytes | None = None
         chosen = self._chosen
         stacks = self._stacks
         threads = self.threads
         varuint = read_varuint
+        last_mid = -1
+        meta: EventMetadata | None = None
         start = pos
         count = 0
         try:
@@ -184,16 +189,23 @@ class Decoder:
                         mid, pos = varuint(buf, pos, 5)
                 if f & 2:
                     delta, pos = varuint(buf, pos, 5)
-                    seq = (seq + delta) & MASK32
+                    seq += delta
                     b = buf[pos]
                     if b < 0x80:
                         cap = b
                         pos += 1
                     else:
                         cap, pos = varuint(buf, pos, 10)
-                    proc, pos = varuint(buf, pos, 5)
-                if mid or v6:
-                    seq = (seq + 1) & MASK32
+                    b = buf[pos]
+                    if b < 0x80:
+                        proc = b
+                        pos += 1
+                    else:
+                        proc, pos = varuint(buf, pos, 5)
+                if mid:
+                    seq += 1
+                else:
+                    seq += step
                 if f & 4:
                     b = buf[pos]
                     if b < 0x80:
@@ -210,24 +222,30 @@ class Decoder:
                         sid, pos = varuint(buf, pos, 5)
                 b = buf[pos]
                 if b < 0x80:
-                    ts = (ts + b) & MASK64
+                    ts += b
                     pos += 1
                 else:
-                    delta, pos = varuint(buf, pos, 10)
-                    ts = (ts + delta) & MASK64
-                if f & 0x10:
-                    if v6:
-                        label, pos = varuint(buf, pos, 5)
+                    b2 = buf[pos + 1]
+                    if b2 < 0x80:
+                        ts += (b & 0x7F) | b2 << 7
+                        pos += 2
                     else:
-                        act = buf[pos : pos + 16]
+                        delta, pos = varuint(buf, pos, 10)
+                        ts += delta
+                if f & 0x30:
+                    if f & 0x10:
+                        if v6:
+                            label, pos = varuint(buf, pos, 5)
+                        else:
+                            act = buf[pos : pos + 16]
+                            pos += 16
+                            if act == _ZERO_GUID:
+                                act = None
+                    if f & 0x20 and not v6:
+                        rel = buf[pos : pos + 16]
                         pos += 16
-                        if act == _ZERO_GUID:
-                            act = None
-                if f & 0x20 and not v6:
-                    rel = buf[pos : pos + 16]
-                    pos += 16
-                    if rel == _ZERO_GUID:
-                        rel = None
+                        if rel == _ZERO_GUID:
+                            rel = None
                 if f & 0x80:
                     b = buf[pos]
                     if b < 0x80:
@@ -245,15 +263,19 @@ class Decoder:
                     pos = end
                     continue
                 count += 1
-                meta = chosen.get(mid, _UNSEEN)
-                if meta is _UNSEEN:
-                    meta = self._choose(mid, base + start)
+                if mid != last_mid:
+                    meta = chosen.get(mid, _UNSEEN)
+                    if meta is _UNSEEN:
+                        meta = self._choose(mid, base + start)
+                    last_mid = mid
                 if meta is None:
                     pos = end
                     continue
                 stack = stacks.get(sid)
                 if stack is None:
                     stack = self.stack(sid)
+                ts &= MASK64
+                seq &= MASK32
                 if v6:
                     act, rel = self.labels.get(label, (None, None))
                     yield Event(
