@@ -197,3 +197,50 @@ def test_aborted_writer_reads_as_truncated(tmp_path: Path, version: int) -> None
     _, events, stats = read_all(path)
     assert stats.truncated and 0 < len(events) < 300
     assert [e.timestamp for e in events] == list(range(len(events)))
+
+
+def test_undefined_metadata_id_is_corruption(tmp_path: Path) -> None:
+    """An event naming a MetadataId that was never defined: TraceFormatError with its offset."""
+    path = tmp_path / "undefined.nettrace"
+    with NetTraceWriter(path) as writer:
+        writer.define_event("P", 1)
+        writer.write_event(99, thread_id=1)
+    with pytest.raises(TraceFormatError, match="metadata id 99 was never defined") as info:
+        read_all(path)
+    assert info.value.offset is not None and info.value.offset > 100
+
+
+@pytest.mark.parametrize("version", [4, 6])
+def test_undecodable_provider_name_is_corruption(tmp_path: Path, version: int) -> None:
+    """A provider name that is not valid UTF-16 (V4) / UTF-8 (V6): TraceFormatError."""
+    path = tmp_path / "name.nettrace"
+    with NetTraceWriter(path, version=version) as writer:
+        writer.define_event("QZ", 1)
+    data = path.read_bytes()
+    good, bad = (b"Q\x00Z\x00", b"\x00\xd8Z\x00") if version == 4 else (b"QZ", b"\xff\xfe")
+    path.write_bytes(data.replace(good, bad))
+    with pytest.raises(TraceFormatError, match="malformed"):
+        read_all(path)
+
+
+@pytest.mark.parametrize("layout", [(4, False), (6, True), (6, False)])
+def test_truncated_synthetic_layouts(tmp_path: Path, layout: tuple[int, bool]) -> None:
+    """Uncompressed V4 and V6 files cut at every 97th byte: a prefix, truncated."""
+    version, compressed = layout
+    full_path = tmp_path / "full.nettrace"
+    with NetTraceWriter(full_path, version=version, compressed=compressed, block_size=300) as w:
+        mid = w.define_event("P", 1, fields=())
+        for i in range(200):
+            w.write_event(
+                mid, thread_id=i % 3, timestamp=i, stack=(i % 5 + 1,), payload=bytes(i % 7)
+            )
+    data = full_path.read_bytes()
+    _, full, _ = read_all(full_path)
+    expected = [(e.timestamp, e.thread_id, e.payload) for e in full]
+    cut_path = tmp_path / "cut.nettrace"
+    for cut in range(0, len(data) - 1, 97):
+        cut_path.write_bytes(data[:cut])
+        events, truncated = _outcome(cut_path)
+        assert truncated
+        if events is not None:
+            assert list(events) == expected[: len(events)]
