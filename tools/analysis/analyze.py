@@ -11,9 +11,7 @@ from tools.analysis.deadlock import assess
 from tools.analysis.gc import GCCollector
 from tools.analysis.results import TraceAnalysis, TraceHeader
 from tools.analysis.source import SAMPLE_KEYS, SYMBOL_KEYS, Handler, Key, Progress, TraceScan
-from tools.analysis.stacks import StackInterner
 from tools.nettrace.payloads import RUNTIME, SAMPLER
-from tools.nettrace.reader import open_trace
 
 PRESETS = {
     "cpu": f"--providers {SAMPLER}",
@@ -45,31 +43,17 @@ def analyze_trace_file(
         TraceFormatError: the file is not a readable trace.
     """
     path = Path(path)
-    with open_trace(path) as probe:  # the header decides pointer size and clock first
-        info = probe.info
-    stacks = StackInterner()
-    allocs = AllocationCollector(stacks, info.pointer_size)
-    locks = ContentionCollector(stacks, info.pointer_size, info.qpc_frequency)
-    gcs = GCCollector(info.pointer_size)
-    handlers: dict[Key, Handler] = {
-        (RUNTIME, 10): allocs.on_event,
-        (RUNTIME, 81): locks.on_contention_start,
-        (RUNTIME, 91): locks.on_contention_stop,
-        (RUNTIME, 301): locks.on_wait_start,
-        (RUNTIME, 302): locks.on_wait_stop,
-        (RUNTIME, 1): gcs.on_start,
-        (RUNTIME, 2): gcs.on_end,
-        (RUNTIME, 9): gcs.on_suspend,
-        (RUNTIME, 3): gcs.on_restart,
-    }
+    built: list[_Collectors] = []
+
+    def setup(scan: TraceScan) -> dict[Key, Handler]:
+        built.append(_Collectors(scan))
+        return built[0].handlers()
+
     scan = TraceScan.run(
-        path,
-        SAMPLE_KEYS | SYMBOL_KEYS,
-        handlers=handlers,
-        count_all=True,
-        progress=progress,
-        stacks=stacks,
+        path, SAMPLE_KEYS | SYMBOL_KEYS, setup=setup, count_all=True, progress=progress
     )
+    info = scan.info
+    allocs, locks, gcs = built[0].allocs, built[0].locks, built[0].gcs
     frames = scan.stacks.resolve(scan.symbols)
     cpu, threads = summarize_cpu(
         scan.samples,
@@ -96,6 +80,30 @@ def analyze_trace_file(
     )
     analysis.notes = _notes(analysis, scan, frames)
     return analysis
+
+
+class _Collectors:
+    """The analyses that need more than samples, fed by the pass through handlers."""
+
+    def __init__(self, scan: TraceScan) -> None:
+        info = scan.info
+        self.allocs = AllocationCollector(scan.stacks, info.pointer_size)
+        self.locks = ContentionCollector(scan.stacks, info.pointer_size, info.qpc_frequency)
+        self.gcs = GCCollector(info.pointer_size)
+
+    def handlers(self) -> dict[Key, Handler]:
+        """(provider, event id) → callback."""
+        return {
+            (RUNTIME, 10): self.allocs.on_event,
+            (RUNTIME, 81): self.locks.on_contention_start,
+            (RUNTIME, 91): self.locks.on_contention_stop,
+            (RUNTIME, 301): self.locks.on_wait_start,
+            (RUNTIME, 302): self.locks.on_wait_stop,
+            (RUNTIME, 1): self.gcs.on_start,
+            (RUNTIME, 2): self.gcs.on_end,
+            (RUNTIME, 9): self.gcs.on_suspend,
+            (RUNTIME, 3): self.gcs.on_restart,
+        }
 
 
 def _header(path: Path, scan: TraceScan) -> TraceHeader:

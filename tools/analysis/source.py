@@ -72,10 +72,9 @@ class TraceScan:
         keys: Collection[Key],
         *,
         with_alloc_samples: bool = False,
-        handlers: dict[Key, Handler] | None = None,
+        setup: Callable[[TraceScan], dict[Key, Handler]] | None = None,
         count_all: bool = False,
         progress: Progress | None = None,
-        stacks: StackInterner | None = None,
     ) -> TraceScan:
         """Reads ``path`` once.
 
@@ -84,20 +83,18 @@ class TraceScan:
             keys: (provider, event id) pairs to read; samples and symbol events among them are
                 kept by the scan itself.
             with_alloc_samples: also record allocation ticks as on-CPU samples (TraceEvent).
-            handlers: callbacks for other events (contention, GC, …).
+            setup: called with the new scan once the header is read (pointer size, clock);
+                returns callbacks for other events (contention, GC, …).
             count_all: read every event so ``counts`` covers all providers.
             progress: called now and then with the bytes read so far.
-            stacks: an interner shared with the handlers (a new one otherwise).
 
         Raises:
             TraceFormatError: not a trace, or corrupt before any usable data.
         """
         with open_trace(path) as trace:
             scan = cls(trace.info, trace.stats)
-            if stacks is not None:
-                scan.stacks = stacks
-            wanted = set(keys) | set(handlers or {})
-            routes = _Router(wanted, handlers or {}, with_alloc_samples)
+            handlers = setup(scan) if setup is not None else {}
+            routes = _Router(set(keys) | set(handlers), handlers, with_alloc_samples)
             select = None if count_all else routes.selects
             scan._consume(trace.events(select=select), routes, trace.stats, progress)
         return scan
