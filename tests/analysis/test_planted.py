@@ -111,3 +111,14 @@ def test_truncated_trace_is_analysed_with_a_note(traces_dir: Path, tmp_path: Pat
     assert analysis.trace.truncated
     assert analysis.cpu.samples > 0
     assert any("truncated" in note for note in analysis.notes)
+
+
+def test_corrupt_record_keeps_what_came_before(traces_dir: Path, tmp_path: Path) -> None:
+    """Bytes smashed in the middle stop the read there; the events before it are analysed."""
+    data = bytearray((traces_dir / "filtrace-net10-contention.nettrace").read_bytes())
+    data[300_000:300_400] = b"\xff" * 400
+    broken = tmp_path / "broken.nettrace"
+    broken.write_bytes(bytes(data))
+    analysis = analyze_trace_file(broken)
+    assert analysis.trace.truncated and 0 < analysis.trace.events < 5206
+    assert any("corrupt record" in note for note in analysis.notes)

@@ -115,7 +115,7 @@ def _header(path: Path, scan: TraceScan) -> TraceHeader:
         pid=info.process_id,
         duration_s=round(scan.duration_s, 6),
         events=sum(scan.counts.values()),
-        truncated=scan.stats.truncated,
+        truncated=scan.stats.truncated or scan.error is not None,
         size_bytes=path.stat().st_size,
         start_utc=info.sync_time_utc.isoformat(),
         qpc_frequency=info.qpc_frequency,
@@ -131,6 +131,11 @@ def _by_provider(scan: TraceScan) -> dict[str, dict[str, int]]:
 
 def _notes(analysis: TraceAnalysis, scan: TraceScan, frames: list[tuple[str, ...]]) -> list[str]:
     notes = []
+    if scan.error:
+        notes.append(
+            f"Reading stopped at a corrupt record ({scan.error}); the analysis covers the "
+            "events before it."
+        )
     if scan.stats.truncated:
         notes.append(
             f"The trace is truncated (complete data ends at byte {scan.stats.truncated_at}); "

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tools.analysis.stacks import KIND_ALLOC, SampleStore, StackInterner
-from tools.nettrace.model import Event, EventMetadata, ReadStats, TraceInfo
+from tools.nettrace.model import Event, EventMetadata, ReadStats, TraceFormatError, TraceInfo
 from tools.nettrace.payloads import (
     RUNDOWN,
     RUNTIME,
@@ -57,6 +57,7 @@ class TraceScan:
     counts: Counter[Key] = field(default_factory=Counter)
     first_ts: int | None = None
     last_ts: int | None = None
+    error: str | None = None
 
     @property
     def duration_s(self) -> float:
@@ -96,7 +97,12 @@ class TraceScan:
             handlers = setup(scan) if setup is not None else {}
             routes = _Router(set(keys) | set(handlers), handlers, with_alloc_samples)
             select = None if count_all else routes.selects
-            scan._consume(trace.events(select=select), routes, trace.stats, progress)
+            try:
+                scan._consume(trace.events(select=select), routes, trace.stats, progress)
+            except TraceFormatError as exc:
+                if not scan.counts:  # nothing usable before the damage: not a trace to us
+                    raise
+                scan.error = str(exc)  # keep what was read before a corrupt record
         return scan
 
     def _consume(
@@ -116,48 +122,50 @@ class TraceScan:
         alloc_samples = routes.alloc_samples
         first, last = _MAX_TS, _MIN_TS
         countdown = _PROGRESS_EVERY
-        for ev in events:
-            route = by_meta.get(id(ev.metadata))
-            if route is None:
-                route = by_meta[id(ev.metadata)] = routes.route(ev.metadata)
-            route.count += 1
-            ts = ev.timestamp
-            if ts < first:
-                first = ts
-            if ts > last:
-                last = ts
-            kind = route.kind
-            if kind == _SAMPLE:
-                payload = ev.payload
-                sample = payload[0] if payload else 0
-                sid = stack_ids.get(ev.stack)
-                if sid is None:
-                    sid = intern(ev.stack)
-                rec = per_thread.get(ev.thread_id)
-                if rec is None:
-                    rec = per_thread[ev.thread_id] = appenders(ev.thread_id)
-                add_ts, add_sid, add_kind = rec
-                add_ts(ts)
-                add_sid(sid)
-                add_kind(sample if sample <= 2 else 0)
-            elif kind == _OTHER:
-                route.call(ev)
-            elif kind == _ALLOC:
-                if route.handler is not None:
-                    route.handler(ev)
-                if alloc_samples:
-                    self.samples.add(ev.thread_id, ts, intern(ev.stack), KIND_ALLOC)
-            elif kind == _SYMBOL:
-                self._symbol(ev)
-            countdown -= 1
-            if not countdown:
-                countdown = _PROGRESS_EVERY
-                if progress is not None:
-                    progress(stats.bytes_read)
-        if first <= last:
-            self.first_ts, self.last_ts = first, last
-        for route in by_meta.values():
-            self.counts[route.key] += route.count
+        try:
+            for ev in events:
+                route = by_meta.get(id(ev.metadata))
+                if route is None:
+                    route = by_meta[id(ev.metadata)] = routes.route(ev.metadata)
+                route.count += 1
+                ts = ev.timestamp
+                if ts < first:
+                    first = ts
+                if ts > last:
+                    last = ts
+                kind = route.kind
+                if kind == _SAMPLE:
+                    payload = ev.payload
+                    sample = payload[0] if payload else 0
+                    sid = stack_ids.get(ev.stack)
+                    if sid is None:
+                        sid = intern(ev.stack)
+                    rec = per_thread.get(ev.thread_id)
+                    if rec is None:
+                        rec = per_thread[ev.thread_id] = appenders(ev.thread_id)
+                    add_ts, add_sid, add_kind = rec
+                    add_ts(ts)
+                    add_sid(sid)
+                    add_kind(sample if sample <= 2 else 0)
+                elif kind == _OTHER:
+                    route.call(ev)
+                elif kind == _ALLOC:
+                    if route.handler is not None:
+                        route.handler(ev)
+                    if alloc_samples:
+                        self.samples.add(ev.thread_id, ts, intern(ev.stack), KIND_ALLOC)
+                elif kind == _SYMBOL:
+                    self._symbol(ev)
+                countdown -= 1
+                if not countdown:
+                    countdown = _PROGRESS_EVERY
+                    if progress is not None:
+                        progress(stats.bytes_read)
+        finally:  # a corrupt record ends the loop early: keep what was counted
+            if first <= last:
+                self.first_ts, self.last_ts = first, last
+            for route in by_meta.values():
+                self.counts[route.key] += route.count
 
     def _symbol(self, ev: Event) -> None:
         decoded = decode(ev.provider, ev.event_id, ev.version, ev.payload, self.info.pointer_size)
