@@ -198,3 +198,14 @@ def test_same_stack_id_gives_the_same_tuple_object(traces_dir: Path) -> None:
     by_value: dict[tuple[int, ...], tuple[int, ...]] = {}
     for e in events:
         assert by_value.setdefault(e.stack, e.stack) is e.stack
+
+
+def test_second_pass_rereads_from_the_start(traces_dir: Path) -> None:
+    """events() twice: the same events again, and the same stats object is refilled."""
+    with open_trace(traces_dir / ALLOC) as trace:
+        stats = trace.stats
+        first = sum(1 for _ in trace.events())
+        second = sum(1 for _ in trace.events(select=lambda m: m.provider == RUNTIME))
+        assert trace.stats is stats and stats.events == first
+        assert stats.blocks["EventBlock"] == 9 and not stats.truncated
+    assert 254 < second < first

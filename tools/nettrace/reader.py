@@ -14,6 +14,7 @@ stacks of the current sequence-point region, V6 threads), not by the file size.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
@@ -101,6 +102,8 @@ class TraceFile:
     def events(self, select: Select | None = None) -> Iterator[Event]:
         """Yield the events in file order, block by block.
 
+        Calling it again starts a new pass from the beginning of the file (stats restart).
+
         Args:
             select: keeps only events whose metadata it accepts; rejected events are skipped
                 without building an Event or copying the payload.
@@ -118,8 +121,11 @@ class TraceFile:
         return self._events_fs(self._fs)
 
     def _restart(self) -> None:
+        # Callers may hold on to ``stats``: reset the same object rather than replacing it.
         self.close()
-        self.stats = ReadStats()
+        fresh = ReadStats()
+        for field in dataclasses.fields(ReadStats):
+            setattr(self.stats, field.name, getattr(fresh, field.name))
         self._stream, self._fs, self.format, self.info = self._open()
         self._decoder = Decoder(self.info.pointer_size, None, self.stats)
 
