@@ -153,3 +153,56 @@ def _type_v6(out: bytearray, field: FieldDef) -> None:
             out += _U16.pack(field.count)
     elif field.type_code == 1:
         _fields_v6(out, field.fields)
+
+
+# -- block payloads ---------------------------------------------------------------------------
+
+_ZERO = bytes(16)
+
+
+def metadata_block_v4(definitions: list[bytes]) -> bytes:
+    """A V4 MetadataBlock payload: compressed rows (MetadataId 0) carrying the definitions."""
+    rows = bytearray(struct.pack("<HHqq", 20, 1, 0, 0))
+    for meta in definitions:
+        rows += b"\x80\x00"  # flags: payload size present; timestamp delta 0
+        varuint(rows, len(meta))
+        rows += meta
+    return bytes(rows)
+
+
+def metadata_block_v6(rows: list[bytes]) -> bytes:
+    """A V6 Metadata block payload: an empty header then the (size-prefixed) rows."""
+    return b"\x00\x00" + b"".join(rows)
+
+
+def thread_block(rows: list[tuple[int, int]]) -> bytes:
+    """A V6 Thread block: (index, OS thread id) rows."""
+    body = bytearray()
+    for index, os_tid in rows:
+        row = bytearray()
+        varuint(row, index)
+        row.append(3)  # OSThreadId
+        varuint(row, os_tid)
+        body += _U16.pack(len(row)) + row
+    return bytes(body)
+
+
+def label_block(first: int, lists: list[tuple[bytes, bytes]]) -> bytes:
+    """A V6 LabelList block of (activity id, related activity id) lists."""
+    body = bytearray(struct.pack("<II", first, len(lists)))
+    for act, rel in lists:
+        if rel == _ZERO:
+            body += b"\x81" + act
+        elif act == _ZERO:
+            body += b"\x82" + rel
+        else:
+            body += b"\x01" + act + b"\x82" + rel
+    return bytes(body)
+
+
+def stack_block(first: int, stacks: list[bytes]) -> bytes:
+    """A StackBlock payload (V4 and V6): ids from ``first``, raw IP bytes."""
+    body = bytearray(struct.pack("<II", first, len(stacks)))
+    for raw in stacks:
+        body += struct.pack("<I", len(raw)) + raw
+    return bytes(body)

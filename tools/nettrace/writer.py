@@ -344,50 +344,28 @@ class NetTraceWriter:
 
     def _write_metadata(self) -> None:
         if self.version == 6:
-            self._v6_block(3, b"\x00\x00" + b"".join(self._pending_meta))
+            self._v6_block(3, _encode.metadata_block_v6(self._pending_meta))
         else:
-            rows = bytearray(_BLOCK_HEADER.pack(20, 1, 0, 0))
-            for meta in self._pending_meta:
-                rows += b"\x80\x00"
-                varuint(rows, len(meta))
-                rows += meta
-            self._v4_object("MetadataBlock", bytes(rows))
+            self._v4_object("MetadataBlock", _encode.metadata_block_v4(self._pending_meta))
         self._pending_meta = []
 
     def _write_threads_and_labels(self) -> None:
         if self._pending_threads:
-            body = bytearray()
-            for os_tid in self._pending_threads:
-                row = bytearray()
-                varuint(row, self._threads[os_tid])
-                row.append(3)
-                varuint(row, os_tid & _MASK64)
-                body += struct.pack("<H", len(row)) + row
-            self._v6_block(6, bytes(body))
+            rows = [(self._threads[t], t & _MASK64) for t in self._pending_threads]
+            self._v6_block(6, _encode.thread_block(rows))
             self._pending_threads = []
         if self._pending_labels:
             first = len(self._labels) - len(self._pending_labels) + 1
-            body = bytearray(struct.pack("<II", first, len(self._pending_labels)))
-            for act, rel in self._pending_labels:
-                if rel == _ZERO:
-                    body += b"\x81" + act
-                elif act == _ZERO:
-                    body += b"\x82" + rel
-                else:
-                    body += b"\x01" + act + b"\x82" + rel
-            self._v6_block(8, bytes(body))
+            self._v6_block(8, _encode.label_block(first, self._pending_labels))
             self._pending_labels = []
 
     def _write_stacks(self) -> None:
-        pending = self._pending_stacks
-        first = len(self._stack_ids) - len(pending) + 1
-        body = bytearray(struct.pack("<II", first, len(pending)))
-        for raw in pending:
-            body += struct.pack("<I", len(raw)) + raw
+        first = len(self._stack_ids) - len(self._pending_stacks) + 1
+        body = _encode.stack_block(first, self._pending_stacks)
         if self.version == 6:
-            self._v6_block(5, bytes(body))
+            self._v6_block(5, body)
         else:
-            self._v4_object("StackBlock", bytes(body))
+            self._v4_object("StackBlock", body)
         self._pending_stacks = []
 
     def _finish(self) -> None:
