@@ -10,6 +10,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterator
 
+from tools.nettrace import _plain
 from tools.nettrace._binary import (
     DECODE_ERRORS,
     MASK32,
@@ -26,9 +27,6 @@ Select = Callable[[EventMetadata], bool]
 _UNSEEN = EventMetadata(metadata_id=-1, provider="", event_id=-1, event_name="", version=-1)
 _SIGN = 1 << 63
 _WRAP = 1 << 64
-_V4_ROW = struct.Struct("<IIIQQIIQ16s16sI")
-_V6_ROW = struct.Struct("<IIIQQIIQII")
-_V3_ROW = struct.Struct("<iiiq16s16si")
 _BLOCK_HEADER = struct.Struct("<HH")
 _ZERO_GUID = bytes(16)
 
@@ -40,6 +38,7 @@ class Decoder:
         metadata: every metadata definition seen so far, by MetadataId.
         threads: V6 thread index -> OS thread id.
         stats: counters updated while decoding.
+        pointer_size: bytes per IP in stacks.
     """
 
     def __init__(self, pointer_size: int, select: Select | None, stats: ReadStats) -> None:
@@ -47,12 +46,12 @@ class Decoder:
         self.threads: dict[int, int] = {}
         self.labels: dict[int, tuple[bytes | None, bytes | None]] = {}
         self.stats = stats
+        self.pointer_size = pointer_size
         self._select = select
         self._chosen: dict[int, EventMetadata | None] = {}
         self._raw_stacks: dict[int, bytes] = {}
         self._stacks: dict[int, tuple[int, ...]] = {0: ()}
         self._intern: dict[bytes, tuple[int, ...]] = {b"": ()}
-        self._ptr = pointer_size
         self._ip = "Q" if pointer_size == 8 else "I"
 
     # -- caches ---------------------------------------------------------------------------
@@ -98,7 +97,7 @@ class Decoder:
         """The tuple of IPs for raw stack bytes; equal stacks share one tuple object."""
         stack = self._intern.get(raw)
         if stack is None:
-            count = len(raw) // self._ptr
+            count = len(raw) // self.pointer_size
             stack = struct.unpack_from(f"<{count}{self._ip}", raw, 0)
             self._intern[raw] = stack
         return stack
@@ -119,7 +118,7 @@ class Decoder:
                 raise corrupt(base + pos, "stack block ends early", "a StackSize field")
             size = U32.unpack_from(buf, pos)[0]
             end = pos + 4 + size
-            if end > n or size % self._ptr:
+            if end > n or size % self.pointer_size:
                 raise corrupt(
                     base + pos, f"stack size {size}", "a whole number of IPs in the block"
                 )
@@ -144,7 +143,7 @@ class Decoder:
             raise corrupt(base, f"block header size {header_size}", "a header size of 20 or more")
         if flags & 1:
             return self._compressed(buf, base, header_size, False, metadata)
-        return self._uncompressed_v4(buf, base, header_size, metadata)
+        return _plain.uncompressed_v4(self, buf, base, header_size, metadata)
 
     def event_block_v6(self, buf: bytes, base: int) -> Iterator[Event]:
         """Events of a V6 Event block (thread indexes resolved via the thread table)."""
@@ -155,7 +154,7 @@ class Decoder:
             raise corrupt(base, f"block header size {header_size}", "a header size of 20 or more")
         if flags & 1:
             return self._compressed(buf, base, header_size, True, False)
-        return self._uncompressed_v6(buf, base, header_size)
+        return _plain.uncompressed_v6(self, buf, base, header_size)
 
     def _compressed(  # noqa: C901 - one flat loop is what keeps the hot path fast
         self, buf: bytes, base: int, pos: int, v6: bool, metadata: bool
@@ -311,71 +310,10 @@ class Decoder:
         finally:
             self.stats.events += count
 
-    def _uncompressed_v4(self, buf: bytes, base: int, pos: int, metadata: bool) -> Iterator[Event]:
-        n = len(buf)
-        start = pos
-        try:
-            while pos < n:
-                start = pos
-                (event_size, mid, seq, tid, cap, proc, sid, ts, act, rel, size) = (
-                    _V4_ROW.unpack_from(buf, pos)
-                )
-                payload_at = pos + _V4_ROW.size
-                end = payload_at + size
-                next_row = pos + 4 + event_size
-                if end > next_row or next_row > n:
-                    raise corrupt(
-                        base + start, f"event size {event_size}", "a row inside the block"
-                    )
-                pos = next_row
-                if metadata:
-                    self.define(parse_metadata_v5(buf, payload_at, end))
-                    continue
-                event = self._make(mid & 0x7FFFFFFF, base + start, seq, tid, cap, proc, sid, ts)
-                if event is not None:
-                    event.payload = buf[payload_at:end]
-                    event.activity_id = None if act == _ZERO_GUID else act
-                    event.related_activity_id = None if rel == _ZERO_GUID else rel
-                    yield event
-        except DECODE_ERRORS as exc:
-            raise corrupt(
-                base + start, f"malformed event row ({exc})", "a well-formed row"
-            ) from None
-
-    def _uncompressed_v6(self, buf: bytes, base: int, pos: int) -> Iterator[Event]:
-        n = len(buf)
-        start = pos
-        try:
-            while pos < n:
-                start = pos
-                (event_size, mid, seq, tid, cap, proc, sid, ts, label, size) = _V6_ROW.unpack_from(
-                    buf, pos
-                )
-                payload_at = pos + _V6_ROW.size
-                end = payload_at + size
-                next_row = pos + 4 + event_size
-                if end > next_row or next_row > n:
-                    raise corrupt(
-                        base + start, f"event size {event_size}", "a row inside the block"
-                    )
-                pos = next_row
-                tid = self.threads.get(tid, tid)
-                cap = self.threads.get(cap, cap)
-                event = self._make(mid & 0x7FFFFFFF, base + start, seq, tid, cap, proc, sid, ts)
-                if event is not None:
-                    event.payload = buf[payload_at:end]
-                    event.activity_id, event.related_activity_id = self.labels.get(
-                        label, (None, None)
-                    )
-                    yield event
-        except DECODE_ERRORS as exc:
-            raise corrupt(
-                base + start, f"malformed event row ({exc})", "a well-formed row"
-            ) from None
-
-    def _make(
+    def make(
         self, mid: int, at: int, seq: int, tid: int, cap: int, proc: int, sid: int, ts: int
     ) -> Event | None:
+        """Count one row and build its Event (empty payload), or None when not selected."""
         self.stats.events += 1
         meta = self._chosen.get(mid, _UNSEEN)
         if meta is _UNSEEN:
@@ -385,38 +323,3 @@ class Decoder:
         ts &= MASK64
         stamp = ts - _WRAP if ts >= _SIGN else ts
         return Event(meta, seq, tid, cap, proc, stamp, self.stack(sid), b"")
-
-    def event_block_v3(self, buf: bytes, base: int) -> Iterator[Event]:
-        """Events of a NetPerf V3 EventBlock: inline metadata rows and per-event stacks."""
-        n = len(buf)
-        pos = start = 0
-        try:
-            while pos < n:
-                start = pos
-                event_size, mid, tid, ts, act, rel, size = _V3_ROW.unpack_from(buf, pos)
-                payload_at = pos + _V3_ROW.size
-                end = payload_at + size
-                next_row = pos + 4 + event_size
-                if size < 0 or event_size < 0 or end + 4 > next_row or next_row > n:
-                    raise corrupt(
-                        base + start, f"event size {event_size}", "a row inside the block"
-                    )
-                stack_size = U32.unpack_from(buf, end)[0]
-                if end + 4 + stack_size > next_row or stack_size % self._ptr:
-                    raise corrupt(base + end, f"stack size {stack_size}", "a stack inside the row")
-                pos = next_row
-                mid &= 0x7FFFFFFF
-                if mid == 0:
-                    self.define(parse_metadata_v5(buf, payload_at, end))
-                    continue
-                event = self._make(mid, base + start, 0, tid, tid, MASK32, 0, ts)
-                if event is not None:
-                    event.stack = self.intern(buf[end + 4 : end + 4 + stack_size])
-                    event.payload = buf[payload_at:end]
-                    event.activity_id = None if act == _ZERO_GUID else act
-                    event.related_activity_id = None if rel == _ZERO_GUID else rel
-                    yield event
-        except DECODE_ERRORS as exc:
-            raise corrupt(
-                base + start, f"malformed event row ({exc})", "a well-formed row"
-            ) from None

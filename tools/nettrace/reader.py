@@ -20,7 +20,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from tools.nettrace import _v6
+from tools.nettrace import _plain, _v6
 from tools.nettrace._binary import Stream, Truncated
 from tools.nettrace._decode import Decoder
 from tools.nettrace._fastserializer import FastSerializerReader
@@ -138,7 +138,7 @@ class TraceFile:
                 blocks[kind] = blocks.get(kind, 0) + 1
                 if kind == "EventBlock":
                     if v3:
-                        yield from decoder.event_block_v3(payload, offset)
+                        yield from _plain.event_block_v3(decoder, payload, offset)
                     else:
                         yield from decoder.event_block_v4(payload, offset)
                 elif kind == "MetadataBlock":
