@@ -244,3 +244,31 @@ def test_truncated_synthetic_layouts(tmp_path: Path, layout: tuple[int, bool]) -
         assert truncated
         if events is not None:
             assert list(events) == expected[: len(events)]
+
+
+@pytest.mark.parametrize("layout", [(6, True), (6, False), (4, False)])
+def test_damaged_synthetic_layouts(tmp_path: Path, layout: tuple[int, bool]) -> None:
+    """Bit flips in V6 and uncompressed V4 files (the real traces are all compressed V4)."""
+    version, compressed = layout
+    path = tmp_path / "full.nettrace"
+    with NetTraceWriter(path, version=version, compressed=compressed, block_size=400) as w:
+        mid = w.define_event("P", 1, 0, "E")
+        for i in range(150):
+            act = bytes([i % 3 + 1]) * 16 if i % 4 == 0 else None
+            w.write_event(
+                mid,
+                thread_id=i % 4,
+                timestamp=i,
+                stack=(i % 6 + 1,),
+                payload=bytes(i % 9),
+                activity_id=act,
+            )
+    data = path.read_bytes()
+    rng = random.Random(f"synthetic-{layout}")
+    target = tmp_path / "flip.nettrace"
+    for _ in range(100):
+        damaged = bytearray(data)
+        at = rng.randrange(len(damaged))
+        damaged[at] ^= 1 << rng.randrange(8)
+        target.write_bytes(bytes(damaged))
+        _outcome(target)
