@@ -15,10 +15,13 @@ from tools.nettrace.payloads import (
     AllocationTick,
     ContentionStart,
     ContentionStop,
+    ExceptionThrown,
     GCEnd,
+    GCHeapStats,
     GCStart,
     MethodVerbose,
     ModuleInfo,
+    ProcessInfo,
     WaitHandleWaitStart,
     decode,
 )
@@ -117,3 +120,34 @@ def test_garbage_never_raises(key: tuple[str, int], version: int, data: bytes) -
     """Any bytes for any known event decode to something or None without raising."""
     decode(key[0], key[1], version, data, 8)
     decode(key[0], key[1], version, data, 4)
+
+
+def test_process_info_and_heap_stats_from_real_traces(traces_dir: Path) -> None:
+    """ProcessInfo carries a command line; GCHeapStats_V2 five generation sizes."""
+    path = traces_dir / "filtrace-net10-alloc.nettrace"
+    infos = _decoded(path, "Microsoft-DotNETCore-EventPipe", 1)
+    assert infos and all(isinstance(i, ProcessInfo) and i.command_line for i in infos)
+    stats = [s for s in _decoded(path, RUNTIME, 4) if isinstance(s, GCHeapStats)]
+    assert stats and all(
+        len(s.generation_sizes) == 5 and None not in s.generation_sizes for s in stats
+    )
+
+
+def test_older_versions_and_32_bit_pointers() -> None:
+    """v0 layouts (GCStart, GCEnd, empty ContentionStart) and 4-byte pointer fields decode."""
+    assert decode(RUNTIME, 1, 0, struct.pack("<II", 12, 1)) == GCStart(12, reason=1)
+    assert decode(RUNTIME, 2, 0, struct.pack("<IH", 12, 2)) == GCEnd(12, 2)
+    assert decode(RUNTIME, 81, 0, b"") == ContentionStart()
+    name = "System.Object".encode("utf-16-le") + b"\x00\x00"
+    v3 = struct.pack("<IIHQI", 100, 1, 9, 100, 0x1234) + name + struct.pack("<II", 0, 0xBEEF)
+    tick = decode(RUNTIME, 10, 3, v3, pointer_size=4)
+    assert tick == AllocationTick(100, 1, 9, 100, 0x1234, "System.Object", 0, 0xBEEF)
+
+
+def test_exception_thrown_v1() -> None:
+    """ExceptionThrown_V1: type, message, EIP, HRESULT, flags."""
+    text = "".join(f"{s}\x00" for s in ("System.InvalidOperationException", "boom"))
+    payload = text.encode("utf-16-le") + struct.pack("<QIHH", 0xABC, 0x80131509, 16, 9)
+    assert decode(RUNTIME, 80, 1, payload) == ExceptionThrown(
+        "System.InvalidOperationException", "boom", 0xABC, 0x80131509, 16, 9
+    )
