@@ -14,6 +14,16 @@ from pathlib import Path
 from typing import Literal
 
 from tools.source.csharp_lexer import line_of, line_starts, mask_code
+from tools.source.declarations import (
+    arrow_index,
+    generic_open,
+    index_of,
+    is_identifier,
+    param_types,
+    strip_attributes,
+    tokenize,
+    type_declaration,
+)
 
 SKIP_DIRS = frozenset({"bin", "obj", ".git", "node_modules", ".vs", ".perf-trace-analyzer"})
 """Folders never scanned: build outputs, VCS data, our own work folder."""
@@ -21,7 +31,6 @@ SKIP_DIRS = frozenset({"bin", "obj", ".git", "node_modules", ".vs", ".perf-trace
 MAX_FILE_BYTES = 2_000_000
 """Larger .cs files are generated code, not something a human edits."""
 
-TYPE_KEYWORDS = frozenset({"class", "struct", "interface", "record", "enum"})
 STATEMENT_KEYWORDS = frozenset(
     "if else for foreach while do switch using lock catch try finally return await new throw "
     "fixed checked unchecked unsafe yield case default when var goto break continue in is as "
@@ -34,7 +43,6 @@ MODIFIERS = frozenset(
 
 Kind = Literal["method", "constructor", "property", "local_function", "type"]
 
-_TOKEN = re.compile(r"[A-Za-z_@][A-Za-z0-9_]*|=>|\S")
 _BLOCK = re.compile(r"[;{}]")
 _LOCAL_FUNCTION_HINT = re.compile(r"[A-Za-z_>\]?)]\s+[A-Za-z_]\w*\s*(?:<[^;{}()]*>\s*)?\(")
 _ENDS_WITH_SWITCH = re.compile(r"\bswitch\s*$")
@@ -233,7 +241,7 @@ class _Scanner:
             if ch == ";":
                 head = masked[header_start:offset]
                 if "=>" in head or "namespace" in head:
-                    self._statement_end(_tokenize(head, header_start), offset)
+                    self._statement_end(tokenize(head, header_start), offset)
             elif ch == "{":
                 self._open_text(masked[header_start:offset], header_start, offset)
             else:
@@ -248,7 +256,7 @@ class _Scanner:
             self.scopes.append(_Scope("switch" if is_switch else "block", ""))
             self.open.append((brace, None))
             return
-        self._open(_tokenize(head, start), brace)
+        self._open(tokenize(head, start), brace)
 
     def _namespace(self) -> str:
         names = [s.name for s in self.scopes if s.kind == "namespace"]
@@ -264,7 +272,7 @@ class _Scanner:
         return None
 
     def _open(self, header: list[tuple[str, int]], brace: int) -> None:
-        words = [t for t, _ in _strip_attributes(header)]
+        words = [t for t, _ in strip_attributes(header)]
         parent = self.scopes[-1].kind if self.scopes else "namespace"
         if words and words[-1] == "switch":
             self.scopes.append(_Scope("switch", ""))
@@ -275,7 +283,7 @@ class _Scanner:
             self.scopes.append(_Scope("namespace", name))
             self.open.append((brace, None))
             return
-        type_decl = _type_declaration(words) if parent in ("namespace", "type") else None
+        type_decl = type_declaration(words) if parent in ("namespace", "type") else None
         if type_decl is not None:
             self._open_type(type_decl, header, brace)
             return
@@ -299,7 +307,7 @@ class _Scanner:
 
     def _member(self, header: list[tuple[str, int]], body: int, parent: str) -> Symbol | None:
         """A member (or local function) declared by ``header``; ``body`` is an offset."""
-        clean = _strip_attributes(header)
+        clean = strip_attributes(header)
         if not clean:
             return None
         if parent == "type":
@@ -310,20 +318,20 @@ class _Scanner:
 
     def _type_member(self, clean: list[tuple[str, int]], body: int) -> Symbol | None:
         words = [t for t, _ in clean]
-        paren = _first_index(words, "(")
+        paren = index_of(words, "(")
         if "=" in words[:paren] or "=>" in words[:paren]:
             return None  # a field initializer, not a member declaration
         if paren is None:
             if words[-1] == "]" and "this" in words:
                 return self._symbol("this[]", "property", clean, body, params=())
-            if _is_ident(words[-1]):
+            if is_identifier(words[-1]):
                 return self._symbol(words[-1], "property", clean, body, params=())
             return None
         return self._method(clean, paren, body, local=False)
 
     def _local_function(self, clean: list[tuple[str, int]], body: int) -> Symbol | None:
         words = [t for t, _ in clean]
-        paren = _first_index(words, "(")
+        paren = index_of(words, "(")
         if paren is None or paren < 2 or "=" in words[:paren] or "." in words[:paren]:
             return None
         if words[0] in STATEMENT_KEYWORDS or words[paren - 1] in STATEMENT_KEYWORDS:
@@ -338,8 +346,8 @@ class _Scanner:
         words = [t for t, _ in clean]
         name_at = paren - 1
         if words[name_at] == ">":
-            name_at = _generic_open(words, name_at) - 1
-        if name_at < 0 or not _is_ident(words[name_at]):
+            name_at = generic_open(words, name_at) - 1
+        if name_at < 0 or not is_identifier(words[name_at]):
             return None
         name = words[name_at]
         before = words[:name_at]
@@ -353,7 +361,7 @@ class _Scanner:
         kind: Kind = "local_function" if local else "method"
         if name in (".ctor", ".cctor"):
             kind = "constructor"
-        params = _params(clean, paren)
+        params = param_types(clean, paren)
         return self._symbol(name, kind, clean, body, params=params, static="static" in before)
 
     def _symbol(
@@ -366,7 +374,7 @@ class _Scanner:
         params: tuple[str, ...],
         static: bool = False,
     ) -> Symbol:
-        clean = _strip_attributes(header) or header
+        clean = strip_attributes(header) or header
         start = line_of(self.file.starts, clean[0][1]) if clean else 1
         parent = self._current_member() if kind == "local_function" else None
         types = self._types()
@@ -394,15 +402,15 @@ class _Scanner:
             self.symbols.append(_with_end(symbol, end))
 
     def _statement_end(self, header: list[tuple[str, int]], semi: int) -> None:
-        words = [t for t, _ in _strip_attributes(header)]
+        words = [t for t, _ in strip_attributes(header)]
         parent = self.scopes[-1].kind if self.scopes else "namespace"
         if words[:1] == ["namespace"]:
             self.file_namespace = "".join(words[1:])
             return
         if "=>" not in words:
             return
-        arrow = _arrow_index(header)
-        clean = _strip_attributes(header[:arrow])
+        arrow = arrow_index(header)
+        clean = strip_attributes(header[:arrow])
         offset = header[arrow][1]
         symbol: Symbol | None = None
         if parent == "type" and clean:
@@ -421,121 +429,3 @@ def _member_key(symbol: Symbol) -> str:
 def _with_end(symbol: Symbol, end: int) -> Symbol:
     symbol.end_line = max(end, symbol.start_line)
     return symbol
-
-
-def _tokenize(text: str, base: int) -> list[tuple[str, int]]:
-    """(token, offset) pairs of a header slice starting at offset ``base``."""
-    return [(m.group(), base + m.start()) for m in _TOKEN.finditer(text)]
-
-
-def _strip_attributes(header: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    """Drops leading ``[Attribute(...)]`` groups (the main loop skipped their insides)."""
-    i = 0
-    while i < len(header) and header[i][0] == "[":
-        depth = 0
-        while i < len(header):
-            if header[i][0] == "[":
-                depth += 1
-            elif header[i][0] == "]":
-                depth -= 1
-                if depth == 0:
-                    i += 1
-                    break
-            i += 1
-    return header[i:]
-
-
-def _type_declaration(words: list[str]) -> tuple[str, str, int] | None:
-    """(keyword, name, generic arity) when the header declares a type."""
-    stop = len(words)
-    for marker in ("(", "where", ":"):
-        if marker in words:
-            stop = min(stop, words.index(marker))
-    for i, word in enumerate(words[:stop]):
-        if word in TYPE_KEYWORDS and i + 1 < len(words):
-            j = i + 1
-            if word == "record" and words[j] in ("struct", "class"):
-                word = words[j]
-                j += 1
-            if j >= len(words) or not _is_ident(words[j]):
-                return None
-            return word, words[j], _arity(words, j + 1)
-    return None
-
-
-def _arity(words: list[str], i: int) -> int:
-    if i >= len(words) or words[i] != "<":
-        return 0
-    depth = 0
-    count = 1
-    for word in words[i:]:
-        if word == "<":
-            depth += 1
-        elif word == ">":
-            depth -= 1
-            if depth == 0:
-                return count
-        elif word == "," and depth == 1:
-            count += 1
-    return count
-
-
-def _generic_open(words: list[str], close: int) -> int:
-    depth = 0
-    for i in range(close, -1, -1):
-        if words[i] == ">":
-            depth += 1
-        elif words[i] == "<":
-            depth -= 1
-            if depth == 0:
-                return i
-    return 0
-
-
-def _params(clean: list[tuple[str, int]], paren: int) -> tuple[str, ...]:
-    """Parameter type texts from the parenthesised list starting at ``paren``."""
-    words = [t for t, _ in clean]
-    depth = 0
-    current: list[str] = []
-    params: list[list[str]] = []
-    for word in words[paren:]:
-        if word in "(<[":
-            depth += 1
-            if depth == 1:
-                continue
-        elif word in ")>]":
-            depth -= 1
-            if depth == 0:
-                params.append(current)
-                break
-        elif word == "," and depth == 1:
-            params.append(current)
-            current = []
-            continue
-        current.append(word)
-    return tuple(t for t in (_param_type(p) for p in params) if t)
-
-
-def _param_type(words: list[str]) -> str:
-    if "=" in words:
-        words = words[: words.index("=")]
-    words = [w for w in words if w not in ("this", "ref", "out", "in", "params", "scoped")]
-    if len(words) >= 2 and (words[-1][0].isalpha() or words[-1][0] in "_@"):
-        words = words[:-1]  # the parameter's name
-    text = "".join(w if w not in (",",) else ", " for w in words)
-    return text
-
-
-def _first_index(words: list[str], token: str) -> int | None:
-    return words.index(token) if token in words else None
-
-
-def _arrow_index(header: list[tuple[str, int]]) -> int:
-    for i, (tok, _) in enumerate(header):
-        if tok == "=>":
-            return i
-    return len(header)
-
-
-def _is_ident(word: str) -> bool:
-    return bool(word) and (word[0].isalpha() or word[0] in "_@") and word not in TYPE_KEYWORDS
