@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -59,8 +60,9 @@ def test_findings_cite_the_claude_md_rule(ctx: ToolContext, repo: Path) -> None:
     result = _check(ctx, path="src")
     claude = (repo / "CLAUDE.md").read_text().splitlines()
     assert result.rules_source == "CLAUDE.md"
+    assert set(result.rules) == {f.rule for f in result.findings}
     for finding in result.findings:
-        name, number, text = finding.rule_source.split(":", 2)
+        name, number, text = result.rules[finding.rule].split(":", 2)
         assert name == "CLAUDE.md" and text.strip() in claude[int(number) - 1]
         assert finding.why and finding.text
 
@@ -163,3 +165,17 @@ def test_unknown_symbol_is_an_error_naming_lookalikes(ctx: ToolContext) -> None:
         "check_guidelines", {"symbol": "Dekaf.Producer.BatchArena.TryAppend"}, ctx
     )
     assert outcome.is_error and "RecordAccumulator.TryAppend" in outcome.text
+
+
+def test_results_fit_the_tool_result_cap(ctx: ToolContext, repo: Path) -> None:
+    """A file full of violations and a huge method stay under the cap; the rest is counted."""
+    body = "\n".join(f"        lock (o) {{ x{i}.Wait(); }}" for i in range(400))
+    head = "namespace Dekaf;\npublic class Big\n{\n    public void M(object o)\n    {\n"
+    (repo / "src" / "Big.cs").write_text(head + body + "\n    }\n}\n")
+    registry = default_registry()
+    checked = registry.dispatch("check_guidelines", {"path": "src/Big.cs"}, ctx)
+    found = registry.dispatch("find_source", {"symbol": "Big.M", "max_lines": 200}, ctx)
+    assert checked.full_text_path is None and found.full_text_path is None  # nothing was cut
+    data = json.loads(checked.text)
+    assert len(data["findings"]) + data["omitted"] == 800
+    assert "more lines" in json.loads(found.text)["source"]

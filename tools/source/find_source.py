@@ -17,6 +17,8 @@ INDEX_STATE_KEY = "source_index"
 """``ctx.state`` key caching the repository's symbol index for the run."""
 
 MAX_CANDIDATES = 8
+SOURCE_MAX_CHARS = 8_000
+"""Source text returned at most (the tool result must stay a few thousand tokens)."""
 FOUND_SCORE = 0.5
 """Below this the best match only shares the member name (another type): not found."""
 MEMBER_KINDS = ("method", "constructor", "property", "local_function")
@@ -177,13 +179,23 @@ def _param_bonus(frame: tuple[str, ...], declared: tuple[str, ...]) -> float:
     return 0.05 + 0.1 * same / len(frame)
 
 
-def numbered_source(index: SymbolIndex, symbol: Symbol, *, max_lines: int) -> str:
-    """The symbol's lines as ``  25 | code``, cut to ``max_lines`` with a note."""
+def numbered_source(
+    index: SymbolIndex, symbol: Symbol, *, max_lines: int, max_chars: int = SOURCE_MAX_CHARS
+) -> str:
+    """The symbol's lines as ``  25 | code``, cut to ``max_lines`` / ``max_chars`` with a note."""
     lines = index.files[symbol.file].text.splitlines()
     end = min(symbol.end_line, len(lines))
     last = min(end, symbol.start_line + max_lines - 1)
     width = len(str(last))
-    out = [f"{n:>{width}} | {_cut(lines[n - 1])}" for n in range(symbol.start_line, last + 1)]
+    out: list[str] = []
+    used = 0
+    for n in range(symbol.start_line, last + 1):
+        line = f"{n:>{width}} | {_cut(lines[n - 1])}"
+        used += len(line) + 1
+        if used > max_chars:
+            last = n - 1
+            break
+        out.append(line)
     if last < end:
         out.append(f"… {end - last} more lines (to line {end}) cut")
     return f"{symbol.file}:{symbol.start_line}-{end}\n" + "\n".join(out)

@@ -17,6 +17,8 @@ from tools.source.symbol_index import SourceFile, Symbol, SymbolIndex
 
 MAX_FINDINGS = 60
 """Findings returned to the model at most (the rest are counted)."""
+FINDINGS_MAX_CHARS = 9_000
+"""Budget for the findings' JSON, so the result fits the tool-result cap uncut."""
 
 RULES_STATE_KEY = "source_rules"
 
@@ -60,13 +62,15 @@ class GuidelineFinding(BaseModel):
     line: int = Field(description="1-based line.")
     text: str = Field(description="The source line (trimmed).")
     why: str = Field(description="What was found and why it matters on a hot path.")
-    rule_source: str = Field(description="Where the target states the rule (CLAUDE.md:line).")
 
 
 class CheckGuidelinesResult(BaseModel):
     """Rule findings for the scanned method or files."""
 
     findings: list[GuidelineFinding] = Field(description="Findings in file/line order.")
+    rules: dict[str, str] = Field(
+        default_factory=dict, description="Rule id -> where the target states it (CLAUDE.md:line)."
+    )
     rules_source: str = Field(description="CLAUDE.md when the target states its rules.")
     scanned: str = Field(description="What was scanned (file:lines or files).")
     omitted: int = Field(default=0, description="Findings left out to keep the result small.")
@@ -108,12 +112,23 @@ def check_guidelines(args: CheckGuidelinesArgs, ctx: ToolContext) -> CheckGuidel
         scanned = (
             f"{len(files)} file(s): " + ", ".join(files[:5]) + (" …" if len(files) > 5 else "")
         )
+    shown = _within_budget([_model(f) for f in findings[:MAX_FINDINGS]])
     return CheckGuidelinesResult(
-        findings=[_model(f) for f in findings[:MAX_FINDINGS]],
+        findings=shown,
+        rules={f.rule: f.rule_source for f in findings if f.rule in {s.rule for s in shown}},
         rules_source=rules.source,
         scanned=scanned,
-        omitted=max(0, len(findings) - MAX_FINDINGS),
+        omitted=len(findings) - len(shown),
     )
+
+
+def _within_budget(findings: list[GuidelineFinding]) -> list[GuidelineFinding]:
+    used = 0
+    for i, finding in enumerate(findings):
+        used += len(finding.model_dump_json())
+        if used > FINDINGS_MAX_CHARS:
+            return findings[:i]
+    return findings
 
 
 def best_symbol(index: SymbolIndex, name: str) -> Symbol:
@@ -224,5 +239,4 @@ def _model(finding: Finding) -> GuidelineFinding:
         line=finding.line,
         text=finding.text,
         why=finding.why,
-        rule_source=finding.rule_source,
     )
