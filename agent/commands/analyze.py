@@ -8,14 +8,11 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn
-
-from tools.analysis.analyze import analyze_trace_file
-from tools.analysis.folded import folded_stacks, format_folded
-from tools.analysis.markdown import render_markdown
-from tools.nettrace.model import TraceFormatError
+if TYPE_CHECKING:
+    from tools.analysis.results import TraceAnalysis
+    from tools.source.recommend import SourceLinkedFindings
 
 BIG_FILE_BYTES = 20_000_000
 """Files larger than this get a progress bar on stderr."""
@@ -43,6 +40,25 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--target-prefix", default="Dekaf.", help="namespace prefix of the code under study"
+    )
+    parser.add_argument(
+        "--repo",
+        type=Path,
+        help="the target repository: link hot methods, allocation and lock sites to file:line "
+        "and recommend changes at those lines",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("markdown", "html"),
+        default="markdown",
+        help="html: write a self-contained page (flame graph, tables, recommendations) plus "
+        "speedscope and folded-stack files, and print their paths",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        help="folder for --format html files (default: <repo>/.perf-trace-analyzer/reports, "
+        "else beside the trace)",
     )
     parser.set_defaults(run=run)
 
@@ -83,37 +99,110 @@ def read_progress(path: str) -> Iterator[Callable[[int], None] | None]:
     if size < BIG_FILE_BYTES:
         yield None
         return
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn
+
     columns = (SpinnerColumn(), TextColumn("reading"), BarColumn(), DownloadColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("read", total=size)
         yield lambda done: bar.update(task, completed=done)
 
 
+def usage_error(args: argparse.Namespace) -> str | None:
+    """The message for an option combination that makes no sense, else None."""
+    if args.managed_only and not args.folded:
+        return "--managed-only needs --folded"
+    if args.format == "html" and (args.json or args.folded):
+        return "--format html cannot be combined with --json or --folded"
+    if args.repo is not None and not args.repo.is_dir():
+        return f"--repo {args.repo}: not a folder"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
     """Runs `pta analyze`."""
-    if args.managed_only and not args.folded:
-        print("pta analyze: --managed-only needs --folded", file=sys.stderr)
+    # Imported here so that `pta --help` and other commands do not pay for the analysis stack.
+    from tools.nettrace.model import TraceFormatError
+
+    problem = usage_error(args)
+    if problem:
+        print(f"pta analyze: {problem}", file=sys.stderr)
         return 2
     status = check_trace("analyze", args.trace)
     if status is not None:
         return status
     try:
         if args.folded:
-            lines = folded_stacks(args.trace, managed_only=args.managed_only)
-            sys.stdout.write(format_folded(lines))
-            return 0
-        with read_progress(args.trace) as progress:
-            analysis = analyze_trace_file(
-                args.trace,
-                top=args.top,
-                messages=args.messages,
-                target_prefix=args.target_prefix,
-                progress=progress,
-            )
+            return print_folded(args)
+        if args.format == "html":
+            return write_html(args)
+        analysis = analyse(args)
+        findings = link_to_source(args, analysis)
     except (TraceFormatError, OSError, ValueError) as exc:
         return fail("analyze", args.trace, exc)
     if args.json:
-        print(json.dumps(analysis.model_dump(mode="json"), ensure_ascii=False))
+        data = analysis.model_dump(mode="json")
+        if findings is not None:
+            data["source"] = findings.to_dict()
+        print(json.dumps(data, ensure_ascii=False))
     else:
-        sys.stdout.write(render_markdown(analysis))
+        from tools.analysis.markdown import render_markdown
+
+        sys.stdout.write(render_markdown(analysis, findings))
+    return 0
+
+
+def print_folded(args: argparse.Namespace) -> int:
+    """`--folded`: one `frame;…;leaf ns` line per distinct stack."""
+    from tools.analysis.folded import folded_stacks, format_folded
+
+    lines = folded_stacks(args.trace, managed_only=args.managed_only)
+    sys.stdout.write(format_folded(lines))
+    return 0
+
+
+def analyse(args: argparse.Namespace) -> TraceAnalysis:
+    """The one-pass analysis, with a progress bar for big files."""
+    from tools.analysis.analyze import analyze_trace_file
+
+    with read_progress(args.trace) as progress:
+        return analyze_trace_file(
+            args.trace,
+            top=args.top,
+            messages=args.messages,
+            target_prefix=args.target_prefix,
+            progress=progress,
+        )
+
+
+def link_to_source(
+    args: argparse.Namespace, analysis: TraceAnalysis
+) -> SourceLinkedFindings | None:
+    """With `--repo`: the analysis's target frames linked to file:line, and recommendations."""
+    if args.repo is None:
+        return None
+    from tools.source.recommend import link_and_recommend
+
+    data = analysis.model_dump(mode="json")
+    return link_and_recommend(data, args.repo.resolve(), target_prefix=args.target_prefix)
+
+
+def write_html(args: argparse.Namespace) -> int:
+    """`--format html`: the page, speedscope and folded files; their paths on stdout."""
+    from tools.report_html.bundle import report_for_trace
+
+    trace = Path(args.trace)
+    out = args.out or (
+        args.repo / ".perf-trace-analyzer" / "reports" if args.repo else trace.parent
+    )
+    bundle, _ = report_for_trace(
+        trace,
+        out,
+        repo=args.repo.resolve() if args.repo else None,
+        target_prefix=args.target_prefix,
+        messages=args.messages,
+    )
+    for path in (bundle.html, bundle.speedscope, bundle.folded):
+        if path is not None:
+            print(path)
     return 0

@@ -6,11 +6,16 @@ names the dotnet-trace providers that collect it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tools.analysis.analyze import PRESETS
 from tools.analysis.results import MethodStat, TraceAnalysis, WaitSite
 from tools.nettrace.symbols import frame_method
+
+if TYPE_CHECKING:
+    from tools.source.recommend import SourceLinkedFindings
 
 NAME_MAX = 110
 SUSPICIOUS = {
@@ -37,8 +42,19 @@ def short(frame: str) -> str:
     return name.replace("|", "\\|")
 
 
-def render_markdown(analysis: TraceAnalysis) -> str:
-    """The whole report: heading, the four sections in order, notes."""
+def named(frame: str, links: Mapping[str, str]) -> str:
+    """A frame as an inline code span, with its ``file:line`` when it is linked to source."""
+    where = links.get(frame)
+    return code(short(frame)) + (f" ({where})" if where else "")
+
+
+def render_markdown(analysis: TraceAnalysis, findings: SourceLinkedFindings | None = None) -> str:
+    """The whole report: heading, the four sections in order, notes.
+
+    With ``findings`` (from ``tools.source.recommend.link_and_recommend``), target frames carry
+    their ``file:line`` and the Recommendations section leads with the source-linked changes.
+    """
+    links = {name: link.location for name, link in findings.links.items()} if findings else {}
     trace = analysis.trace
     lines = [
         f"# Trace analysis: {Path(trace.path).name}",
@@ -47,8 +63,8 @@ def render_markdown(analysis: TraceAnalysis) -> str:
         f"{trace.events:,} events" + (" (TRUNCATED trace)" if trace.truncated else "") + ".",
         "",
     ]
-    lines += _cpu(analysis) + _allocations(analysis) + _contention(analysis)
-    lines += _recommendations(analysis)
+    lines += _cpu(analysis, links) + _allocations(analysis, links)
+    lines += _contention(analysis, links) + _recommendations(analysis, findings)
     notes = [n for n in analysis.notes if "collect with" not in n]  # sections already say so
     if notes:
         lines += ["", "### Notes", ""] + [f"- {note}" for note in notes]
@@ -63,7 +79,9 @@ def _missing(what: str, preset: str) -> list[str]:
     ]
 
 
-def _method_table(title: str, stats: list[MethodStat], limit: int = 10) -> list[str]:
+def _method_table(
+    title: str, stats: list[MethodStat], links: Mapping[str, str], limit: int = 10
+) -> list[str]:
     if not stats:
         return []
     rows = [
@@ -74,13 +92,13 @@ def _method_table(title: str, stats: list[MethodStat], limit: int = 10) -> list[
     ]
     for i, s in enumerate(stats[:limit], 1):
         rows.append(
-            f"| {i} | {code(short(s.name))} | {s.percent:.2f} | {s.samples} | "
+            f"| {i} | {named(s.name, links)} | {s.percent:.2f} | {s.samples} | "
             f"{s.managed_samples} | {s.time_ms:.1f} |"
         )
     return rows + [""]
 
 
-def _cpu(a: TraceAnalysis) -> list[str]:
+def _cpu(a: TraceAnalysis, links: Mapping[str, str]) -> list[str]:
     cpu = a.cpu
     out = ["## Hot Paths & CPU Time", ""]
     if not cpu.collected:
@@ -98,9 +116,11 @@ def _cpu(a: TraceAnalysis) -> list[str]:
         f"{cpu.target_inclusive_percent:.1f} % of samples.",
         "",
     ]
-    out += _method_table("Top methods by self samples (all samples)", cpu.top_self)
-    out += _method_table("Top methods by self samples (managed, on CPU)", cpu.top_self_managed)
-    out += _method_table("Top methods by inclusive samples", cpu.top_inclusive)
+    out += _method_table("Top methods by self samples (all samples)", cpu.top_self, links)
+    out += _method_table(
+        "Top methods by self samples (managed, on CPU)", cpu.top_self_managed, links
+    )
+    out += _method_table("Top methods by inclusive samples", cpu.top_inclusive, links)
     flagged = _suspicious(cpu.top_self_managed + cpu.top_inclusive)
     if flagged:
         out += ["Unexpected on hot paths: " + "; ".join(flagged) + ".", ""]
@@ -117,7 +137,7 @@ def _suspicious(stats: list[MethodStat]) -> list[str]:
     return list(found.values())[:6]
 
 
-def _allocations(a: TraceAnalysis) -> list[str]:
+def _allocations(a: TraceAnalysis, links: Mapping[str, str]) -> list[str]:
     al, gc = a.allocations, a.gc
     out = ["## Allocations", ""]
     if gc.count:
@@ -150,22 +170,23 @@ def _allocations(a: TraceAnalysis) -> list[str]:
         per = f"{s.bytes_per_message:.1f} B ({s.classification})" if s.classification else "—"
         types = ", ".join(code(t) for t in s.types[:3])
         out.append(
-            f"| {code(short(where))} | {types} | {s.bytes / 1e6:.2f} | {s.percent:.1f} | {per} |"
+            f"| {named(where, links)} | {types} | {s.bytes / 1e6:.2f} | {s.percent:.1f} | {per} |"
         )
     return out + [""]
 
 
-def _site_rows(sites: list[WaitSite]) -> list[str]:
+def _site_rows(sites: list[WaitSite], links: Mapping[str, str]) -> list[str]:
     rows = ["| site | events | total ms | max ms | owners |", "|---|---|---|---|---|"]
     for s in sites[:10]:
         owners = ", ".join(str(t) for t in s.owner_threads) or "—"
         rows.append(
-            f"| {code(short(s.site))} | {s.events} | {s.total_ms:.3f} | {s.max_ms:.3f} | {owners} |"
+            f"| {named(s.site, links)} | {s.events} | {s.total_ms:.3f} | {s.max_ms:.3f} "
+            f"| {owners} |"
         )
     return rows + [""]
 
 
-def _contention(a: TraceAnalysis) -> list[str]:
+def _contention(a: TraceAnalysis, links: Mapping[str, str]) -> list[str]:
     c, d = a.contention, a.deadlock
     out = ["## Contention & Deadlocks", ""]
     if not c.collected:
@@ -178,7 +199,7 @@ def _contention(a: TraceAnalysis) -> list[str]:
             f"{c.max_ms:.3f} ms, {c.unfinished} still waiting at the end of the trace.",
             "",
         ]
-        out += _site_rows(c.top) if c.top else []
+        out += _site_rows(c.top, links) if c.top else []
         w = c.waits
         if w.events or w.unfinished:
             out += [
@@ -186,7 +207,7 @@ def _contention(a: TraceAnalysis) -> list[str]:
                 f"{w.unfinished} unfinished.",
                 "",
             ]
-            out += _site_rows(w.top)
+            out += _site_rows(w.top, links)
     if d.suspected:
         out += ["**Deadlock suspected** (from the trace alone):", ""]
     elif c.collected:
@@ -203,7 +224,27 @@ def _contention(a: TraceAnalysis) -> list[str]:
     return out + ([""] if d.evidence else [])
 
 
-def _recommendations(a: TraceAnalysis) -> list[str]:
+def _recommendations(a: TraceAnalysis, findings: SourceLinkedFindings | None) -> list[str]:
+    linked = findings.markdown_lines() if findings else []
+    generic = _generic_recommendations(a)
+    out = ["## Recommendations", ""]
+    if linked:
+        cited = f" (rules: {findings.rules_source})" if findings and findings.rules_source else ""
+        out += [f"Changes at concrete lines{cited}:", "", *linked, ""]
+        if generic:
+            out += ["Also from the trace:", ""]
+    elif not generic:
+        return out + [
+            "Nothing in this trace points at a concrete change; collect the missing data "
+            "(see above) or a longer trace under load.",
+            "",
+        ]
+    hint = "" if findings else " Locate the code with `find_source` for the exact file:line."
+    out += [f"{i}. {r}{hint}" for i, r in enumerate(generic[:8], 1)]
+    return out + [""]
+
+
+def _generic_recommendations(a: TraceAnalysis) -> list[str]:
     recs: list[str] = []
     prefix = a.cpu.target_prefix
     for s in a.cpu.top_self_managed[:3]:
@@ -234,15 +275,4 @@ def _recommendations(a: TraceAnalysis) -> list[str]:
         f"{hit}: banned in hot paths — remove it from the hot path."
         for hit in _suspicious(a.cpu.top_self_managed)
     ]
-    out = ["## Recommendations", ""]
-    if not recs:
-        return out + [
-            "Nothing in this trace points at a concrete change; collect the missing data "
-            "(see above) or a longer trace under load.",
-            "",
-        ]
-    out += [
-        f"{i}. {r} Locate the code with `find_source` for the exact file:line."
-        for i, r in enumerate(recs[:8], 1)
-    ]
-    return out + [""]
+    return recs
