@@ -69,6 +69,9 @@ class RunOutcome(BaseModel):
     turns: int = 0
     error: str | None = None
     transcript_path: Path | None = None
+    html_path: Path | None = None
+    speedscope_path: Path | None = None
+    folded_path: Path | None = None
 
 
 def run_request(
@@ -127,7 +130,7 @@ def run_request(
         outcome = _outcome(request, repo, chosen, is_offline, result, started)
         outcome.transcript_path = transcript.path
         if outcome.status == "ok":
-            _save_report(outcome, repo)
+            _save_report(outcome, repo, ctx)
         transcript.write(
             "end",
             status=outcome.status,
@@ -254,7 +257,7 @@ def _trace_paths(calls: list[ToolCallRecord]) -> list[str]:
     return paths
 
 
-def _save_report(outcome: RunOutcome, repo: Path) -> None:
+def _save_report(outcome: RunOutcome, repo: Path, ctx: ToolContext) -> None:
     folder = repo / ".perf-trace-analyzer" / "reports"
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%d-%H%M%S")
     slug = re.sub(r"[^a-z0-9]+", "-", outcome.request.lower()).strip("-")[:40] or "report"
@@ -262,7 +265,47 @@ def _save_report(outcome: RunOutcome, repo: Path) -> None:
     outcome.report_path = base.with_suffix(".md")
     outcome.json_path = base.with_suffix(".json")
     atomic_write(outcome.report_path, outcome.report_markdown)
+    _save_visual_report(outcome, repo, ctx, base)
     atomic_write(outcome.json_path, outcome.model_dump_json(indent=2) + "\n")
+
+
+def _save_visual_report(outcome: RunOutcome, repo: Path, ctx: ToolContext, base: Path) -> None:
+    """The HTML page, speedscope and folded files of the run's last trace, beside the report.
+
+    A trace the analysis cannot read leaves the Markdown report standing; the failure is noted
+    in the report's JSON instead of failing a run that already answered.
+    """
+    trace = _last_readable_trace(outcome.trace_paths, repo)
+    if trace is None:
+        return
+    from tools.report_html.bundle import report_for_trace
+    from tools.target_config import load_target_config
+
+    try:
+        target_prefix = load_target_config(repo).target_prefix
+        bundle, _ = report_for_trace(
+            trace,
+            base.parent,
+            repo=repo,
+            target_prefix=target_prefix,
+            messages=ctx.state.get("messages"),
+            stem=base.name,
+            title=f"perf-trace-analyzer — {outcome.request}",
+        )
+    except Exception as exc:  # the Markdown answer stands even when the page cannot be drawn
+        outcome.not_collected.append(f"The HTML report could not be written: {exc}")
+        return
+    outcome.html_path = bundle.html
+    outcome.speedscope_path = bundle.speedscope
+    outcome.folded_path = bundle.folded
+
+
+def _last_readable_trace(trace_paths: list[str], repo: Path) -> Path | None:
+    for raw in reversed(trace_paths):
+        path = Path(raw) if Path(raw).is_absolute() else repo / raw
+        if path.is_file() and path.stat().st_size > 0:
+            return path
+    return None
 
 
 __all__ = ["REPORT_HEADINGS", "RunOutcome", "ToolCallSummary", "choose_model", "run_request"]

@@ -45,6 +45,11 @@ class TargetConfig(BaseModel):
     target_framework: str = Field(
         default="net10.0", description="TFM folder of the built executable."
     )
+    target_prefix: str = Field(
+        default="Dekaf.",
+        description="Namespace prefix of the code under study (its share of CPU, its frames "
+        "linked to source).",
+    )
     scenario: str = Field(default="producer", description="Default stress scenario.")
     client: str = Field(default="dekaf", description="Default stress client.")
     message_size: int = Field(default=1000, ge=1, description="Default message size in bytes.")

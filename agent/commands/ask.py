@@ -110,6 +110,8 @@ def _print(outcome: RunOutcome, *, as_json: bool, out: TextIO, err: TextIO) -> N
         print(f"pta ask: the run failed: {outcome.error}", file=err)
     if outcome.report_path is not None:
         print(f"report saved to {outcome.report_path} (and {outcome.json_path})", file=err)
+    if outcome.html_path is not None:
+        print(f"visual report (flame graph): {outcome.html_path}", file=err)
     usage = outcome.usage
     cost = "unknown" if outcome.cost_usd is None else f"${outcome.cost_usd:.4f}"
     print(

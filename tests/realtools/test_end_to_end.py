@@ -26,7 +26,8 @@ def test_ask_where_the_producer_spends_its_cpu(
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", stub.bootstrap)
     argv = ["ask", "where does the producer spend its CPU?", "--offline", "--repo", str(repo)]
     assert main(argv) == 0
-    report = capsys.readouterr().out
+    captured = capsys.readouterr()
+    report = captured.out
     assert stub.requests == [18]  # start_kafka asked ApiVersions before reusing the broker
     assert [c["argv"][0] for c in fakes.calls("dotnet")] == ["build"]
     [collect] = fakes.calls("dotnet-trace")
@@ -39,3 +40,14 @@ def test_ask_where_the_producer_spends_its_cpu(
     hottest = topn_rows(stack_samples(traces[0]), top=3, inclusive=False)
     for row in hottest:
         assert row.name.split("(")[0] in cpu, row.name
+    reports = repo / ".perf-trace-analyzer" / "reports"
+    [page] = reports.glob("*.html")
+    assert f"visual report (flame graph): {page}" in captured.err
+    assert hottest[0].name.split("(")[0].rsplit(".", 1)[-1] in page.read_text()
+    [markdown] = reports.glob("*.md")
+    stem = markdown.name.removesuffix(".md")
+    assert {p.name for p in reports.iterdir()} >= {
+        f"{stem}.html",
+        f"{stem}.speedscope.json",
+        f"{stem}.folded.txt",
+    }
