@@ -5,12 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from agent.commands.analyze import check_trace, fail, positive_int, read_progress
-from tools.analysis.analyze import analyze_trace_file
-from tools.analysis.compare import DEEP_TOP, compare, render_comparison
-from tools.analysis.results import TraceAnalysis
-from tools.nettrace.model import TraceFormatError
+
+if TYPE_CHECKING:
+    from tools.analysis.results import TraceAnalysis
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -32,12 +32,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _analyze(path: str, prefix: str) -> TraceAnalysis:
+    from tools.analysis.analyze import analyze_trace_file
+    from tools.analysis.compare import DEEP_TOP
+
     with read_progress(path) as progress:
         return analyze_trace_file(path, top=DEEP_TOP, target_prefix=prefix, progress=progress)
 
 
 def run(args: argparse.Namespace) -> int:
     """Runs `pta compare`."""
+    # Imported here so that `pta --help` and other commands do not pay for the analysis stack.
+    from tools.analysis.compare import compare, render_comparison
+    from tools.nettrace.model import TraceFormatError
+
     analyses = []
     for path in (args.base, args.new):
         status = check_trace("compare", path)

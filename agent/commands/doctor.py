@@ -8,8 +8,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tools.doctor import run_checks
-
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds the `doctor` command."""
@@ -37,6 +35,9 @@ def _docker_client() -> Any:
 
 def run(args: argparse.Namespace) -> int:
     """Prints one line per check; 0 when every check passed, 1 otherwise."""
+    # Imported here: the checks pull in the Docker SDK, which is slow to import.
+    from tools.doctor import run_checks
+
     repo = Path(args.repo).expanduser().resolve()
     if not repo.is_dir():
         print(f"pta doctor: repository {repo} is not a directory", file=sys.stderr)

@@ -7,10 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tools.base import ToolContext
-from tools.errors import ToolError
-from tools.kafka import docker_client, stop_our_kafka
-
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds the `kafka` command."""
@@ -37,6 +33,11 @@ def _docker_client() -> Any:
 
 def run_stop(args: argparse.Namespace) -> int:
     """Removes our containers; 0 also when there was none to remove."""
+    # Imported here: the Docker SDK takes a noticeable time to import.
+    from tools.base import ToolContext
+    from tools.errors import ToolError
+    from tools.kafka import docker_client, stop_our_kafka
+
     ctx = ToolContext(repo=Path(args.repo).expanduser().resolve(), docker_factory=_docker_client)
     try:
         removed = stop_our_kafka(docker_client(ctx))

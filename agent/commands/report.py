@@ -7,8 +7,6 @@ import sys
 import webbrowser
 from pathlib import Path
 
-from tools.report_html import find_latest_report
-
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Adds the `report` command with its `open` action."""
@@ -31,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def execute(args: argparse.Namespace) -> int:
     """Prints the newest report's path; 1 when there is none, 2 without an action."""
+    from tools.report_html import find_latest_report
+
     if getattr(args, "report_action", None) != "open":
         print("pta report: give an action: open [--repo PATH] [--browser]", file=sys.stderr)
         return 2
