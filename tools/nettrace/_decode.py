@@ -218,7 +218,12 @@ class Decoder:
                         sid = b
                         pos += 1
                     else:
-                        sid, pos = varuint(buf, pos, 5)
+                        b2 = buf[pos + 1]
+                        if b2 < 0x80:
+                            sid = (b & 0x7F) | b2 << 7
+                            pos += 2
+                        else:
+                            sid, pos = varuint(buf, pos, 5)
                 b = buf[pos]
                 if b < 0x80:
                     ts += b
@@ -229,8 +234,13 @@ class Decoder:
                         ts += (b & 0x7F) | b2 << 7
                         pos += 2
                     else:
-                        delta, pos = varuint(buf, pos, 10)
-                        ts += delta
+                        b3 = buf[pos + 2]
+                        if b3 < 0x80:
+                            ts += (b & 0x7F) | (b2 & 0x7F) << 7 | b3 << 14
+                            pos += 3
+                        else:
+                            delta, pos = varuint(buf, pos, 10)
+                            ts += delta
                 if f & 0x30:
                     if f & 0x10:
                         if v6:
