@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field
 from rich.console import Console
 
 import prompts
+from agent.docker_env import docker_from_env
 from agent.failures import CallFact, missing_data_sentences
 from agent.loop import AgentState, LoopObserver, RunResult, ToolCallRecord, run
 from agent.model import ModelClient
@@ -155,17 +156,10 @@ def choose_model(*, offline: bool, model_name: str | None, repo: Path) -> ModelC
 
 def build_context(repo: Path, screen: ConsoleObserver | None) -> ToolContext:
     """The real tool context: the process runner, Docker on demand, progress to the screen."""
-    ctx = ToolContext(repo=repo, runner=run_process, docker_factory=_docker_from_env)
+    ctx = ToolContext(repo=repo, runner=run_process, docker_factory=docker_from_env)
     if screen is not None:
         ctx.progress = screen.progress
     return ctx
-
-
-def _docker_from_env() -> Any:
-    # Imported lazily: the Docker SDK is only needed when a tool asks for a broker.
-    import docker
-
-    return docker.from_env()
 
 
 def system_prompt(repo: Path) -> str:

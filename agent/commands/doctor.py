@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+
+from agent.docker_env import docker_from_env
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -26,13 +27,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(run=run)
 
 
-def _docker_client() -> Any:
-    """The Docker SDK client of the environment (the composition root owns this call)."""
-    import docker
-
-    return docker.from_env()
-
-
 def run(args: argparse.Namespace) -> int:
     """Prints one line per check; 0 when every check passed, 1 otherwise."""
     # Imported here: the checks pull in the Docker SDK, which is slow to import.
@@ -42,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     if not repo.is_dir():
         print(f"pta doctor: repository {repo} is not a directory", file=sys.stderr)
         return 2
-    checks = run_checks(repo, docker_factory=_docker_client)
+    checks = run_checks(repo, docker_factory=docker_from_env)
     if args.json:
         print(json.dumps({"ok": all(c.ok for c in checks), "checks": [vars(c) for c in checks]}))
     else:

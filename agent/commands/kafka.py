@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+
+from agent.docker_env import docker_from_env
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -24,13 +25,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     stop.set_defaults(run=run_stop)
 
 
-def _docker_client() -> Any:
-    """The Docker SDK client of the environment (the composition root owns this call)."""
-    import docker
-
-    return docker.from_env()
-
-
 def run_stop(args: argparse.Namespace) -> int:
     """Removes our containers; 0 also when there was none to remove."""
     # Imported here: the Docker SDK takes a noticeable time to import.
@@ -38,7 +32,7 @@ def run_stop(args: argparse.Namespace) -> int:
     from tools.errors import ToolError
     from tools.kafka import docker_client, stop_our_kafka
 
-    ctx = ToolContext(repo=Path(args.repo).expanduser().resolve(), docker_factory=_docker_client)
+    ctx = ToolContext(repo=Path(args.repo).expanduser().resolve(), docker_factory=docker_from_env)
     try:
         removed = stop_our_kafka(docker_client(ctx))
     except ToolError as exc:

@@ -6,8 +6,8 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
+from agent.docker_env import docker_from_env
 from tools.base import ToolContext
 
 
@@ -44,13 +44,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.set_defaults(run=run)
 
 
-def _docker_client() -> Any:
-    """The Docker SDK client of the environment (imported lazily: only start_kafka needs it)."""
-    import docker
-
-    return docker.from_env()
-
-
 def run(args: argparse.Namespace) -> int:
     """Serves until the client disconnects."""
     # Imported here: every `pta` start imports all command modules, and the SDK is heavy.
@@ -70,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     )
 
     def context() -> ToolContext:
-        return ToolContext(repo=repo, docker_factory=_docker_client)
+        return ToolContext(repo=repo, docker_factory=docker_from_env)
 
     if args.heartbeat <= 0:
         print("pta mcp: --heartbeat must be positive", file=sys.stderr)
