@@ -98,7 +98,7 @@ def test_stress_output_lines_become_numbers() -> None:
 def _doctor(
     repo: Path, docker: Any, monkeypatch: pytest.MonkeyPatch, capsys: Any, *, as_json: bool = False
 ) -> tuple[int, str]:
-    monkeypatch.setattr(doctor_command, "_docker_client", lambda: docker)
+    monkeypatch.setattr(doctor_command, "docker_from_env", lambda: docker)
     status = doctor_command.run(argparse.Namespace(repo=repo, json=as_json))
     return status, capsys.readouterr().out
 

@@ -196,7 +196,7 @@ def test_pta_kafka_stop_command(
     fake_docker.containers_.append(
         make_container(name="pta-kafka-9092", image="apache/kafka", labels={OUR_LABEL: "1"})
     )
-    monkeypatch.setattr(kafka_command, "_docker_client", lambda: fake_docker)
+    monkeypatch.setattr(kafka_command, "docker_from_env", lambda: fake_docker)
     status = kafka_command.run_stop(argparse.Namespace(repo=repo))
     assert status == 0 and "removed pta-kafka-9092" in capsys.readouterr().out
 
