@@ -202,7 +202,7 @@ def _contention(v: _View) -> str:
 def _recommendations(v: _View) -> str:
     if v.analysis is None:
         return f"- Collect the data first. {HOW_TO_COLLECT}"
-    lines = _guideline_findings(v)
+    lines = _measured_changes(v) + _guideline_findings(v)
     hot = _first_target(v)
     if hot and not lines:
         where = _source_location(v)
@@ -238,6 +238,16 @@ def _evidence_advice(v: _View) -> list[str]:
             "take locks in one order."
         )
     return advice
+
+
+def _measured_changes(v: _View) -> list[str]:
+    """analyze_trace's source-linked recommendations: evidence from the trace, at a line."""
+    recs = v.analysis.get("source_recommendations") if v.analysis is not None else None
+    lines = []
+    # The text already cites the target's rule (CLAUDE.md line) it follows.
+    for rec in [r for r in (recs or []) if isinstance(r, dict)][:6]:
+        lines.append(f"- `{rec.get('location')}` ({rec.get('kind')}): {rec.get('text')}")
+    return lines
 
 
 def _guideline_findings(v: _View) -> list[str]:

@@ -25,6 +25,10 @@ STACK_FRAMES = 5
 FRAME_CHARS = 80
 SITES = 3
 THREADS = 5
+SOURCE_LINKS = 15
+"""Most frame -> file:line links in one result."""
+SOURCE_RECOMMENDATIONS = 6
+"""Most source-linked recommendations in one result."""
 
 
 class AnalyzeTraceArgs(BaseModel):
@@ -48,6 +52,16 @@ class AnalyzeTraceArgs(BaseModel):
     )
 
 
+class SourceRecommendation(BaseModel):
+    """One measured finding tied to the line to change and the target's rule."""
+
+    location: str = Field(description="file:line in the repository.")
+    kind: str = Field(description="cpu, allocation, contention or deadlock.")
+    rule: str = Field(description="The rule id the change follows.")
+    text: str = Field(description="What to change and why, with the numbers.")
+    rule_source: str = Field(description="Where the target states the rule (CLAUDE.md line).")
+
+
 class AnalyzeTraceResult(BaseModel):
     """A bounded summary of the analysis (top lists and stacks cut)."""
 
@@ -60,6 +74,14 @@ class AnalyzeTraceResult(BaseModel):
     gc: GCSection
     threads: list[ThreadStat]
     notes: list[str]
+    source_links: dict[str, str] = Field(
+        default_factory=dict,
+        description="Target frames (as cut in this result) -> file:line in the repository.",
+    )
+    source_recommendations: list[SourceRecommendation] = Field(
+        default_factory=list,
+        description="Changes at concrete lines backed by this trace's evidence, strongest first.",
+    )
 
 
 def _frame(name: str) -> str:
@@ -134,7 +156,48 @@ def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResul
         )
     except TraceFormatError as exc:
         raise ToolError(f"{path} is not a readable trace: {exc}") from None
-    return compact(analysis, args.top)
+    result = compact(analysis, args.top)
+    link_to_source(result, analysis, ctx, args.target_prefix or "Dekaf.")
+    return result
+
+
+def link_to_source(
+    result: AnalyzeTraceResult, analysis: TraceAnalysis, ctx: ToolContext, target_prefix: str
+) -> None:
+    """Adds file:line links and line-level recommendations when the repo holds C# sources.
+
+    Linking is a bonus on top of the numbers: when it fails, the analysis still stands and a
+    note says why.
+    """
+    from tools.source.find_source import get_index
+    from tools.source.recommend import link_and_recommend
+
+    try:
+        index = get_index(ctx)
+        if not index.files:
+            return
+        findings = link_and_recommend(
+            analysis.model_dump(mode="json"),
+            ctx.repo,
+            target_prefix=target_prefix,
+            index=index,
+            max_recommendations=SOURCE_RECOMMENDATIONS,
+        )
+    except (ToolError, OSError, ValueError) as exc:
+        result.notes.append(f"Findings were not linked to source: {exc}")
+        return
+    links = list(findings.links.items())[:SOURCE_LINKS]
+    result.source_links = {_frame(name): link.location for name, link in links}
+    result.source_recommendations = [
+        SourceRecommendation(
+            location=f"{rec.file}:{rec.line}",
+            kind=rec.kind,
+            rule=rec.rule,
+            text=rec.text,
+            rule_source=rec.rule_source,
+        )
+        for rec in findings.recommendations
+    ]
 
 
 ANALYZE_TRACE_TOOL = Tool.from_function(analyze_trace, long_running=True)

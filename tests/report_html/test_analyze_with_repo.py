@@ -83,3 +83,48 @@ def test_html_with_json_is_a_usage_error(trace: Path, capsys: pytest.CaptureFixt
     """Contradictory output options give exit status 2 and a one-line reason."""
     assert main(["analyze", str(trace), "--format", "html", "--json"]) == 2
     assert "cannot be combined" in capsys.readouterr().err
+
+
+def test_analyze_trace_tool_links_findings_to_source(
+    trace: Path, tmp_path: Path, dekaf_trace: ModuleType
+) -> None:
+    """The model (and the planner) get file:line links and line-level changes from the tool."""
+    from tools.analyze_tool import AnalyzeTraceArgs, analyze_trace
+    from tools.base import ToolContext
+
+    result = analyze_trace(
+        AnalyzeTraceArgs(trace_path=str(trace), messages=dekaf_trace.MESSAGES),
+        ToolContext(repo=FIXTURE_REPO),
+    )
+    assert f"{RA}:{line_of('public bool TryAppend(long')}" in result.source_links.values()
+    allocation = next(r for r in result.source_recommendations if r.kind == "allocation")
+    assert allocation.location == f"{RA}:{line_of('var copy = new byte[')}"
+    assert "per message" in allocation.text and allocation.rule_source.startswith("CLAUDE.md:")
+
+
+def test_analyze_trace_tool_without_sources_adds_no_links(trace: Path, tmp_path: Path) -> None:
+    """A repo with no C# files: the analysis is unchanged and carries no links."""
+    from tools.analyze_tool import AnalyzeTraceArgs, analyze_trace
+    from tools.base import ToolContext
+
+    result = analyze_trace(AnalyzeTraceArgs(trace_path=str(trace)), ToolContext(repo=tmp_path))
+    assert result.source_links == {} and result.source_recommendations == []
+    assert result.cpu.samples > 0
+
+
+def test_offline_ask_recommends_changes_at_planted_lines(
+    trace: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`pta ask --offline` on a named trace: Recommendations lead with line-level changes."""
+    import shutil
+
+    repo = tmp_path / "repo"
+    shutil.copytree(FIXTURE_REPO, repo)
+    shutil.copy(trace, repo / "producer.nettrace")
+    status = main(
+        ["ask", "where does producer.nettrace allocate?", "--offline", "--repo", str(repo)]
+    )
+    recommendations = capsys.readouterr().out.split("## Recommendations", 1)[1]
+    assert status == 0
+    first = recommendations.strip().splitlines()[0]
+    assert f"{RA}:{line_of('var copy = new byte[')}" in first and "(allocation)" in first
