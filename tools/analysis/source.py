@@ -2,8 +2,10 @@
 
 Every analysis reads the trace through :class:`TraceScan`, which keeps only what the analyses
 need (samples as array records, stacks once each, method/module tables) and hands the few
-other events it is asked about to handler callbacks. Names are resolved after the pass because
-rundown (the method names) comes last.
+other events it is asked about to handler callbacks. Samples never become ``Event`` objects:
+the reader appends them to the per-thread arrays itself (its compact path), and it counts the
+events it skips, so counting every provider costs no decoding. Names are resolved after the
+pass because rundown (the method names) comes last.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from tools.nettrace.payloads import (
     ModuleInfo,
     decode,
 )
-from tools.nettrace.reader import open_trace
+from tools.nettrace.reader import Compact, TraceFile, open_trace
 from tools.nettrace.symbols import SymbolTable
 
 Key = tuple[str, int]
@@ -41,8 +43,10 @@ MODULE_KEYS: frozenset[Key] = frozenset(
 SYMBOL_KEYS: frozenset[Key] = METHOD_KEYS | MODULE_KEYS
 
 _SAMPLE, _ALLOC, _SYMBOL, _OTHER, _IGNORED = range(5)
-_PROGRESS_EVERY = 1 << 16
-_MAX_TS, _MIN_TS = 1 << 63, -(1 << 63)
+_PROGRESS_EVERY = 1 << 22  # bytes
+# ThreadSample's first payload byte is its type (0 error, 1 external, 2 managed); other values
+# are treated as errors, as before.
+_SAMPLE_KINDS = bytes(b if b <= 2 else 0 for b in range(256))
 
 
 @dataclass
@@ -86,7 +90,7 @@ class TraceScan:
             with_alloc_samples: also record allocation ticks as on-CPU samples (TraceEvent).
             setup: called with the new scan once the header is read (pointer size, clock);
                 returns callbacks for other events (contention, GC, …).
-            count_all: read every event so ``counts`` covers all providers.
+            count_all: count every event in ``counts``, not only those of ``keys``.
             progress: called now and then with the bytes read so far.
 
         Raises:
@@ -96,81 +100,51 @@ class TraceScan:
             scan = cls(trace.info, trace.stats)
             handlers = setup(scan) if setup is not None else {}
             routes = _Router(set(keys) | set(handlers), handlers, with_alloc_samples)
-            select = None if count_all else routes.selects
+            compact = Compact(
+                routes.compacts, scan.stacks.intern, scan.samples.appenders, _SAMPLE_KINDS
+            )
+            events = trace.events(
+                routes.selects, compact=compact, progress=_every(_PROGRESS_EVERY, progress)
+            )
             try:
-                scan._consume(trace.events(select=select), routes, trace.stats, progress)
+                scan._consume(events, routes)
             except TraceFormatError as exc:
+                scan._totals(trace, routes.wanted, count_all)
                 if not scan.counts:  # nothing usable before the damage: not a trace to us
                     raise
                 scan.error = str(exc)  # keep what was read before a corrupt record
+            else:
+                scan._totals(trace, routes.wanted, count_all)
         return scan
 
-    def _consume(
-        self,
-        events: Iterable[Event],
-        routes: _Router,
-        stats: ReadStats,
-        progress: Progress | None,
-    ) -> None:
-        # The hot loop of the whole tool: one dict lookup per event decides what to do, and
-        # samples go straight into per-thread arrays.
+    def _totals(self, trace: TraceFile, wanted: set[Key], count_all: bool) -> None:
+        for meta, count in trace.event_counts():
+            key = (meta.provider, meta.event_id)
+            if count_all or key in wanted:
+                self.counts[key] += count
+        if trace.time_range is not None:
+            self.first_ts, self.last_ts = trace.time_range
+
+    def _consume(self, events: Iterable[Event], routes: _Router) -> None:
+        # Samples never get here (the reader appends them itself); the events that do are the
+        # few each analysis asked for: one dict lookup decides what to do with each.
         by_meta: dict[int, _Route] = {}
-        # The reader hands out one tuple object per distinct stack: an id() lookup is cheaper
-        # than hashing 20-40 IPs, and equal stacks in other objects still meet in intern().
-        by_object: dict[int, int] = {}
-        held: list[tuple[int, ...]] = []
         intern = self.stacks.intern
-        appenders = self.samples.appenders
-        per_thread: dict[int, tuple[Callable[[int], None], ...]] = {}
         alloc_samples = routes.alloc_samples
-        first, last = _MAX_TS, _MIN_TS
-        countdown = _PROGRESS_EVERY
-        try:
-            for ev in events:
-                route = by_meta.get(id(ev.metadata))
-                if route is None:
-                    route = by_meta[id(ev.metadata)] = routes.route(ev.metadata)
-                route.count += 1
-                ts = ev.timestamp
-                if ts < first:
-                    first = ts
-                if ts > last:
-                    last = ts
-                kind = route.kind
-                if kind == _SAMPLE:
-                    payload = ev.payload
-                    sample = payload[0] if payload else 0
-                    stack = ev.stack
-                    sid = by_object.get(id(stack))
-                    if sid is None:
-                        sid = by_object[id(stack)] = intern(stack)
-                        held.append(stack)  # keeps id(stack) from being reused
-                    rec = per_thread.get(ev.thread_id)
-                    if rec is None:
-                        rec = per_thread[ev.thread_id] = appenders(ev.thread_id)
-                    add_ts, add_sid, add_kind = rec
-                    add_ts(ts)
-                    add_sid(sid)
-                    add_kind(sample if sample <= 2 else 0)
-                elif kind == _OTHER:
-                    route.call(ev)
-                elif kind == _ALLOC:
-                    if route.handler is not None:
-                        route.handler(ev)
-                    if alloc_samples:
-                        self.samples.add(ev.thread_id, ts, intern(ev.stack), KIND_ALLOC)
-                elif kind == _SYMBOL:
-                    self._symbol(ev)
-                countdown -= 1
-                if not countdown:
-                    countdown = _PROGRESS_EVERY
-                    if progress is not None:
-                        progress(stats.bytes_read)
-        finally:  # a corrupt record ends the loop early: keep what was counted
-            if first <= last:
-                self.first_ts, self.last_ts = first, last
-            for route in by_meta.values():
-                self.counts[route.key] += route.count
+        for ev in events:
+            route = by_meta.get(id(ev.metadata))
+            if route is None:
+                route = by_meta[id(ev.metadata)] = routes.route(ev.metadata)
+            kind = route.kind
+            if kind == _OTHER:
+                route.call(ev)
+            elif kind == _ALLOC:
+                if route.handler is not None:
+                    route.handler(ev)
+                if alloc_samples:
+                    self.samples.add(ev.thread_id, ev.timestamp, intern(ev.stack), KIND_ALLOC)
+            elif kind == _SYMBOL:
+                self._symbol(ev)
 
     def _symbol(self, ev: Event) -> None:
         decoded = decode(ev.provider, ev.event_id, ev.version, ev.payload, self.info.pointer_size)
@@ -192,35 +166,53 @@ class _Router:
         """The reader's ``select``: only the events some analysis uses."""
         return (meta.provider, meta.event_id) in self.wanted
 
+    def compacts(self, meta: EventMetadata) -> bool:
+        """The reader's compact ``accept``: plain samples, appended without an Event."""
+        return self.route(meta).kind == _SAMPLE
+
     def route(self, meta: EventMetadata) -> _Route:
         """What to do with the events of one metadata definition."""
         key = (meta.provider, meta.event_id)
         handler = self.handlers.get(key)
         if key in ALLOC_KEYS and (handler is not None or self.alloc_samples):
-            return _Route(_ALLOC, key, handler)
+            return _Route(_ALLOC, meta, handler)
         if key not in self.wanted:
-            return _Route(_IGNORED, key)
+            return _Route(_IGNORED, meta)
         if handler is not None:
-            return _Route(_OTHER, key, handler)
+            return _Route(_OTHER, meta, handler)
         if key in SAMPLE_KEYS:
-            return _Route(_SAMPLE, key)
+            return _Route(_SAMPLE, meta)
         if key in SYMBOL_KEYS:
-            return _Route(_SYMBOL, key)
-        return _Route(_IGNORED, key)
+            return _Route(_SYMBOL, meta)
+        return _Route(_IGNORED, meta)
 
 
 class _Route:
-    """The decision for one metadata definition, and how many of its events were seen."""
+    """The decision for one metadata definition."""
 
-    __slots__ = ("kind", "key", "handler", "count")
+    __slots__ = ("kind", "meta", "handler")
 
-    def __init__(self, kind: int, key: Key, handler: Handler | None = None) -> None:
+    def __init__(self, kind: int, meta: EventMetadata, handler: Handler | None = None) -> None:
         self.kind = kind
-        self.key = key
+        self.meta = meta  # held so that id(meta), the routing key, is never reused
         self.handler = handler
-        self.count = 0
 
     def call(self, ev: Event) -> None:
         """Hands the event to its handler."""
         if self.handler is not None:
             self.handler(ev)
+
+
+def _every(step: int, progress: Progress | None) -> Progress | None:
+    """``progress`` called at most once per ``step`` bytes (the reader reports every block)."""
+    if progress is None:
+        return None
+    due = step
+
+    def report(done: int) -> None:
+        nonlocal due
+        if done >= due:
+            due = done + step
+            progress(done)
+
+    return report

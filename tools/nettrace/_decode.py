@@ -20,6 +20,7 @@ from tools.nettrace._binary import (
     corrupt,
     read_varuint,
 )
+from tools.nettrace._compact import Compact, signed
 from tools.nettrace._metadata import parse_metadata_v5
 from tools.nettrace.model import Event, EventMetadata, ReadStats
 
@@ -53,37 +54,118 @@ class Decoder:
         self._stacks: dict[int, tuple[int, ...]] = {0: ()}
         self._intern: dict[bytes, tuple[int, ...]] = {b"": ()}
         self._ip = "Q" if pointer_size == 8 else "I"
+        self.compact: Compact | None = None
+        self._compact_mids: set[int] = set()
+        self._compact_sids: dict[int, int] = {}
+        self._compact_raw: dict[bytes, int] = {}
+        self._compact_obj: dict[int, int] = {}
+        self._sinks: dict[int, tuple[Callable[[int], None], ...]] = {}
+        # Events per MetadataId (counted in runs: ids rarely change from row to row), and the
+        # counts of ids that were redefined or flushed since.
+        self._tally: dict[int, int] = {}
+        self._retired: list[tuple[EventMetadata, int]] = []
+        self.first_ts: int | None = None
+        self.last_ts: int | None = None
 
     # -- caches ---------------------------------------------------------------------------
 
     def define(self, meta: EventMetadata) -> None:
         """Record a metadata definition (a redefinition replaces the old one)."""
+        self._retire(meta.metadata_id)
         self.metadata[meta.metadata_id] = meta
         self._chosen.pop(meta.metadata_id, None)
+        self._compact_mids.discard(meta.metadata_id)
 
-    def set_select(self, select: Select | None) -> None:
-        """Change the event filter (clears the per-id decisions)."""
+    def set_select(self, select: Select | None, compact: Compact | None = None) -> None:
+        """Change the event filter and compact delivery (clears the per-id decisions)."""
         self._select = select
+        self.compact = compact
         self._chosen.clear()
+        self._compact_mids.clear()
+        self._compact_sids.clear()
+        self._compact_raw.clear()
+        self._compact_obj.clear()
+        self._sinks.clear()
+
+    def event_counts(self) -> list[tuple[EventMetadata, int]]:
+        """Events read per metadata definition, selected or not (definitions in id order)."""
+        counts = list(self._retired)
+        counts.extend((self.metadata[mid], n) for mid, n in sorted(self._tally.items()) if n)
+        return counts
+
+    def _retire(self, mid: int) -> None:
+        count = self._tally.pop(mid, 0)
+        if count:
+            self._retired.append((self.metadata[mid], count))
+
+    def _seen(self, first: int, last: int) -> None:
+        # Timestamps only grow inside a block, so its first and last rows bound it (exactly,
+        # unless a corrupt delta pushed them past 2^63).
+        lo, hi = signed(first), signed(last)
+        if lo > hi:
+            lo, hi = hi, lo
+        if self.first_ts is None or lo < self.first_ts:
+            self.first_ts = lo
+        if self.last_ts is None or hi > self.last_ts:
+            self.last_ts = hi
 
     def flush_stacks(self) -> None:
         """A sequence point: stack ids (and V6 label lists) are no longer valid."""
         self._raw_stacks.clear()
         self._stacks = {0: ()}
+        self._compact_sids.clear()
         self.labels.clear()
 
     def flush_metadata(self) -> None:
         """V6 sequence point flag 2: metadata ids are no longer valid."""
+        for mid in list(self._tally):
+            self._retire(mid)
         self.metadata.clear()
         self._chosen.clear()
+        self._compact_mids.clear()
 
     def _choose(self, mid: int, offset: int) -> EventMetadata | None:
         meta = self.metadata.get(mid)
         if meta is None:
             raise corrupt(offset, f"metadata id {mid} was never defined", "a defined MetadataId")
         chosen = meta if self._select is None or self._select(meta) else None
+        if self.compact is not None and self.compact.accept(meta):
+            self._compact_mids.add(mid)
+            chosen = meta
         self._chosen[mid] = chosen
         return chosen
+
+    def compact_stack(self, sid: int) -> int:
+        """The caller's id for stack ``sid`` of the current region (interned on first use)."""
+        assert self.compact is not None
+        # Stack ids restart at every sequence point but the stacks recur: remember the caller's
+        # id per raw stack so each distinct stack is hashed as a tuple only once.
+        raw = self._raw_stacks.get(sid, b"")
+        key = self._compact_raw.get(raw)
+        if key is None:
+            key = self._compact_raw[raw] = self.compact.intern(self.stack(sid))
+        self._compact_sids[sid] = key
+        return key
+
+    def sink(self, thread_id: int) -> tuple[Callable[[int], None], ...]:
+        """The caller's appenders for one thread's compact records."""
+        assert self.compact is not None
+        found = self._sinks[thread_id] = self.compact.appenders(thread_id)
+        return found
+
+    def divert(self, event: Event) -> bool:
+        """Append ``event`` as a compact record when its metadata is compact (slow paths)."""
+        if self.compact is None or event.metadata.metadata_id not in self._compact_mids:
+            return False
+        # Stacks are canonical tuples kept alive by ``_intern``: their id() is a safe key.
+        sid = self._compact_obj.get(id(event.stack))
+        if sid is None:
+            sid = self._compact_obj[id(event.stack)] = self.compact.intern(event.stack)
+        add_ts, add_sid, add_value = self._sinks.get(event.thread_id) or self.sink(event.thread_id)
+        add_ts(event.timestamp)
+        add_sid(sid)
+        add_value(self.compact.values[event.payload[0] if event.payload else 0])
+        return True
 
     def stack(self, stack_id: int) -> tuple[int, ...]:
         """The IPs (leaf first) of a cached stack id; unknown ids give an empty stack."""
@@ -174,6 +256,15 @@ class Decoder:
         meta: EventMetadata | None = None
         start = pos
         count = 0
+        # Compact rows go straight to the caller's arrays (see _compact).
+        compact_mids = self._compact_mids
+        compact_sids = self._compact_sids
+        sinks = self._sinks
+        values = self.compact.values if self.compact is not None else b""
+        is_compact = False
+        tally = self._tally
+        run_from = 0
+        first = last = -1
         try:
             while pos < n:
                 start = pos
@@ -187,8 +278,13 @@ class Decoder:
                     else:
                         mid, pos = varuint(buf, pos, 5)
                 if f & 2:
-                    delta, pos = varuint(buf, pos, 5)
-                    seq += delta
+                    b = buf[pos]
+                    if b < 0x80:
+                        seq += b
+                        pos += 1
+                    else:
+                        delta, pos = varuint(buf, pos, 5)
+                        seq += delta
                     b = buf[pos]
                     if b < 0x80:
                         cap = b
@@ -273,11 +369,32 @@ class Decoder:
                     continue
                 count += 1
                 if mid != last_mid:
+                    if last_mid >= 0:
+                        tally[last_mid] = tally.get(last_mid, 0) + count - 1 - run_from
+                    last_mid = -1
                     meta = chosen.get(mid, _UNSEEN)
                     if meta is _UNSEEN:
                         meta = self._choose(mid, base + start)
+                    is_compact = mid in compact_mids
+                    if first < 0:
+                        first = ts
                     last_mid = mid
+                    run_from = count - 1
+                last = ts
                 if meta is None:
+                    pos = end
+                    continue
+                if is_compact:
+                    key = compact_sids.get(sid)
+                    if key is None:
+                        key = self.compact_stack(sid)
+                    thread = threads.get(tid, tid) if v6 else tid
+                    sink = sinks.get(thread)
+                    if sink is None:
+                        sink = self.sink(thread)
+                    sink[0](ts if ts < _SIGN else signed(ts))
+                    sink[1](key)
+                    sink[2](values[buf[pos]] if end > pos else values[0])
                     pos = end
                     continue
                 stack = stacks.get(sid)
@@ -319,6 +436,10 @@ class Decoder:
             ) from None
         finally:
             self.stats.events += count
+            if last_mid >= 0:
+                tally[last_mid] = tally.get(last_mid, 0) + count - run_from
+            if first >= 0:
+                self._seen(first, last)
 
     def make(
         self, mid: int, at: int, seq: int, tid: int, cap: int, proc: int, sid: int, ts: int
@@ -328,6 +449,8 @@ class Decoder:
         meta = self._chosen.get(mid, _UNSEEN)
         if meta is _UNSEEN:
             meta = self._choose(mid, at)
+        self._tally[mid] = self._tally.get(mid, 0) + 1
+        self._seen(ts, ts)
         if meta is None:
             return None
         ts &= MASK64

@@ -49,7 +49,8 @@ def uncompressed_v4(
                 event.payload = buf[payload_at:end]
                 event.activity_id = None if act == _ZERO_GUID else act
                 event.related_activity_id = None if rel == _ZERO_GUID else rel
-                yield event
+                if not dec.divert(event):
+                    yield event
     except DECODE_ERRORS as exc:
         raise corrupt(base + start, f"malformed event row ({exc})", "a well-formed row") from None
 
@@ -75,7 +76,8 @@ def uncompressed_v6(dec: Decoder, buf: bytes, base: int, pos: int) -> Iterator[E
             if event is not None:
                 event.payload = buf[payload_at:end]
                 event.activity_id, event.related_activity_id = dec.labels.get(label, (None, None))
-                yield event
+                if not dec.divert(event):
+                    yield event
     except DECODE_ERRORS as exc:
         raise corrupt(base + start, f"malformed event row ({exc})", "a well-formed row") from None
 
@@ -107,6 +109,7 @@ def event_block_v3(dec: Decoder, buf: bytes, base: int) -> Iterator[Event]:
                 event.payload = buf[payload_at:end]
                 event.activity_id = None if act == _ZERO_GUID else act
                 event.related_activity_id = None if rel == _ZERO_GUID else rel
-                yield event
+                if not dec.divert(event):
+                    yield event
     except DECODE_ERRORS as exc:
         raise corrupt(base + start, f"malformed event row ({exc})", "a well-formed row") from None

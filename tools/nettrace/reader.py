@@ -22,6 +22,7 @@ from typing import BinaryIO
 
 from tools.nettrace import _plain, _v6
 from tools.nettrace._binary import Stream, Truncated
+from tools.nettrace._compact import Compact
 from tools.nettrace._decode import Decoder
 from tools.nettrace._fastserializer import FastSerializerReader
 from tools.nettrace._fields import decode_fields
@@ -35,9 +36,10 @@ from tools.nettrace.model import (
     TraceInfo,
 )
 
-__all__ = ["TraceFile", "decode_fields", "open_trace", "read_all"]
+__all__ = ["Compact", "TraceFile", "decode_fields", "open_trace", "read_all"]
 
 Select = Callable[[EventMetadata], bool]
+Progress = Callable[[int], None]
 
 
 class TraceFile:
@@ -54,6 +56,7 @@ class TraceFile:
         self.stats = ReadStats()
         self._handles: list[BinaryIO] = []
         self._used = False
+        self._progress: Progress | None = None
         self._stream, self._fs, self.format, self.info = self._open()
         self._decoder = Decoder(self.info.pointer_size, None, self.stats)
 
@@ -99,14 +102,34 @@ class TraceFile:
             return _v6.trace_block(payload, offset)
         raise TraceFormatError("V6 stream has no Trace block", offset=stream.pos, expected="Trace")
 
-    def events(self, select: Select | None = None) -> Iterator[Event]:
+    def event_counts(self) -> list[tuple[EventMetadata, int]]:
+        """Events read so far per metadata definition, including skipped and compact ones."""
+        return self._decoder.event_counts()
+
+    @property
+    def time_range(self) -> tuple[int, int] | None:
+        """(first, last) timestamp over every event read so far, or None before any."""
+        first, last = self._decoder.first_ts, self._decoder.last_ts
+        return None if first is None or last is None else (first, last)
+
+    def events(
+        self,
+        select: Select | None = None,
+        *,
+        compact: Compact | None = None,
+        progress: Progress | None = None,
+    ) -> Iterator[Event]:
         """Yield the events in file order, block by block.
 
         Calling it again starts a new pass from the beginning of the file (stats restart).
 
         Args:
             select: keeps only events whose metadata it accepts; rejected events are skipped
-                without building an Event or copying the payload.
+                without building an Event or copying the payload (they are still counted in
+                :meth:`event_counts` and :attr:`time_range`).
+            compact: events it accepts are appended to the caller's records instead of being
+                yielded (the fast path for samples).
+            progress: called after every block with the bytes read so far.
 
         Raises:
             TraceFormatError: corrupt data inside a complete block (a stream that simply
@@ -115,7 +138,8 @@ class TraceFile:
         if self._used:
             self._restart()
         self._used = True
-        self._decoder.set_select(select)
+        self._decoder.set_select(select, compact)
+        self._progress = progress
         if self._fs is None:
             return self._events_v6()
         return self._events_fs(self._fs)
@@ -132,6 +156,7 @@ class TraceFile:
     def _events_fs(self, fs: FastSerializerReader) -> Iterator[Event]:
         decoder, stats, stream = self._decoder, self.stats, self._stream
         blocks = stats.blocks
+        progress = self._progress
         v3 = self.format == "netperf-v3"
         try:
             for kind, offset, payload in fs.objects():
@@ -148,6 +173,8 @@ class TraceFile:
                 elif kind == "SPBlock":
                     decoder.flush_stacks()
                 stats.bytes_read = stream.pos
+                if progress is not None:
+                    progress(stream.pos)
             stats.bytes_read = stream.pos
         except Truncated:
             self._truncated()
@@ -155,6 +182,7 @@ class TraceFile:
     def _events_v6(self) -> Iterator[Event]:
         decoder, stats, stream = self._decoder, self.stats, self._stream
         blocks = stats.blocks
+        progress = self._progress
         try:
             for kind, offset, payload in _v6.blocks(stream):
                 blocks[kind] = blocks.get(kind, 0) + 1
@@ -163,6 +191,8 @@ class TraceFile:
                 else:
                     _v6.apply_block(decoder, kind, payload, offset)
                 stats.bytes_read = stream.pos
+                if progress is not None:
+                    progress(stream.pos)
             stats.bytes_read = stream.pos
         except Truncated:
             self._truncated()
