@@ -3,10 +3,12 @@
 Builds (with the nettrace writer, in a temp dir) traces of about 50 MB and 200 MB with a
 realistic event mix: 32 sampled threads, SampleProfiler samples whose stacks have 20-40 frames
 (drawn from a pool of distinct stacks, re-emitted after every sequence point as the runtime
-does), GCAllocationTick_V4 with stacks, ContentionStart_V2/Stop_V1 pairs, GC start/end and
-suspensions, and the rundown at the end. Each analysis runs in a fresh child process so its
-peak RSS (VmHWM) is measured alone. Wall-clock rates suffer on a busy machine, so the CPU
-time of the analysing process is printed too.
+does) written, as the runtime writes them, by one sampler thread (the capture thread) about
+the sampled threads, GCAllocationTick_V4 with stacks, ContentionStart_V2/Stop_V1 pairs, GC
+start/end and suspensions, and the rundown at the end. Each analysis runs
+``analyze_trace_file`` with its defaults (what ``pta analyze`` runs) in a fresh child process
+so its peak RSS (VmHWM) is measured alone. Wall-clock rates suffer on a busy machine, so rates
+per CPU-second of the analysing process are printed too.
 
     python bench/bench_analyze.py            # 50 MB and 200 MB
     python bench/bench_analyze.py --sizes 20 # quick run
@@ -27,10 +29,19 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from tools.analysis.synthetic import SyntheticTrace, gc_end_v1, gc_start_v2  # noqa: E402
-from tools.nettrace.payloads import RUNTIME  # noqa: E402
+from tools.analysis.synthetic import (  # noqa: E402
+    SyntheticTrace,
+    gc_end_v1,
+    gc_start_v2,
+    thread_sample,
+)
+from tools.nettrace.payloads import RUNTIME, SAMPLER  # noqa: E402
 
 THREADS = 32
+# Linux thread ids run into the millions (2-3 byte varints), as in the real traces.
+THREAD_IDS = [1_411_300 + 7 * i for i in range(THREADS)]
+SAMPLER_THREAD = 1_411_548  # the runtime's sampling thread captures every ThreadSample
+GC_THREAD = 1_411_549
 STACK_POOL = 6000
 TICKS_PER_MS = 10_000
 TYPES = ["System.Byte[]", "Dekaf.Producer.ProducerRecord", "System.String", "System.Object[]"]
@@ -77,14 +88,24 @@ def build(path: Path, target_mb: int, seed: int = 1) -> int:
     events = 0
     ms = 0
     with SyntheticTrace(path) as trace:
+        writer = trace.writer
+        sample = writer.define_event(SAMPLER, 0, 0)
         while path.stat().st_size < target_mb * 1_000_000:
             for _ in range(200):  # 200 sampling rounds between size checks
                 ms += 1
                 ts = ms * TICKS_PER_MS
-                for tid in range(1, THREADS + 1):
+                for i, tid in enumerate(THREAD_IDS):
                     stack = rng.choice(hot) if rng.random() < 0.6 else rng.choice(stacks)
-                    trace.sample(tid, ts + tid, stack, managed=rng.random() < 0.35)
+                    writer.write_event(
+                        sample,
+                        thread_id=tid,
+                        capture_thread_id=SAMPLER_THREAD,
+                        timestamp=ts + i + 1,
+                        stack=trace.stack(stack),
+                        payload=thread_sample(rng.random() < 0.35),
+                    )
                     events += 1
+                trace.last_timestamp = ts + THREADS
                 events += _extras(trace, rng, stacks, ms, ts)
     return events
 
@@ -95,18 +116,19 @@ def _extras(
     written = 0
     for _ in range(3):
         kind = rng.choice(TYPES)
-        trace.allocation(rng.randint(1, THREADS), ts + 50, rng.choice(stacks), kind, 100_000, 64)
+        trace.allocation(rng.choice(THREAD_IDS), ts + 50, rng.choice(stacks), kind, 100_000, 64)
         written += 1
     if ms % 4 == 0:
-        tid = rng.randint(1, THREADS)
-        trace.contention(tid, ts + 60, rng.choice(stacks), lock_id=0x5000 + tid % 7, owner=tid % 5)
+        i = rng.randrange(THREADS)
+        tid, owner = THREAD_IDS[i], THREAD_IDS[i % 5]
+        trace.contention(tid, ts + 60, rng.choice(stacks), lock_id=0x5000 + i % 7, owner=owner)
         trace.contention_stop(tid, ts + 90, 3_000.0)
         written += 2
     if ms % 250 == 0:
-        trace.event(RUNTIME, 9, 1, 900, ts + 70, b"\x01\x00\x00\x00\x01\x00\x00\x00\x09\x00")
-        trace.event(RUNTIME, 1, 2, 900, ts + 71, gc_start_v2(ms, ms % 3))
-        trace.event(RUNTIME, 2, 1, 900, ts + 80, gc_end_v1(ms, ms % 3))
-        trace.event(RUNTIME, 3, 1, 900, ts + 85, b"\x09\x00")
+        trace.event(RUNTIME, 9, 1, GC_THREAD, ts + 70, b"\x01\x00\x00\x00\x01\x00\x00\x00\x09\x00")
+        trace.event(RUNTIME, 1, 2, GC_THREAD, ts + 71, gc_start_v2(ms, ms % 3))
+        trace.event(RUNTIME, 2, 1, GC_THREAD, ts + 80, gc_end_v1(ms, ms % 3))
+        trace.event(RUNTIME, 3, 1, GC_THREAD, ts + 85, b"\x09\x00")
         written += 4
     return written
 
@@ -147,33 +169,44 @@ def measure(path: Path) -> dict[str, float]:
     return result
 
 
+def _report(mb: float, r: dict[str, float]) -> None:
+    wall, cpu, events = r["seconds"], r["cpu_seconds"], r["events"]
+    print(
+        f"{mb:7.1f} MB  {events:>10,.0f} events | wall {wall:5.1f} s: {mb / wall:5.1f} MB/s "
+        f"{events / wall:>9,.0f} events/s | CPU {cpu:5.1f} s: {mb / cpu:5.1f} MB/s "
+        f"{events / cpu:>9,.0f} events/s | peak RSS {r['peak_rss_mb']:.0f} MB "
+        f"(interpreter+imports {r['baseline_rss_mb']:.0f} MB)",
+        flush=True,
+    )
+
+
 def main() -> int:
     """Builds the traces, measures each and prints a table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200], help="sizes in MB")
+    parser.add_argument(
+        "--keep", type=Path, help="build the traces in this folder and keep (and reuse) them"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child(args.child)
         return 0
     with tempfile.TemporaryDirectory(prefix="pta-bench-") as tmp:
+        folder = args.keep or Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
         for size in args.sizes:
-            path = Path(tmp) / f"synthetic-{size}mb.nettrace"
-            started = time.perf_counter()
-            written = build(path, size)
-            mb = path.stat().st_size / 1e6
-            print(f"built {path.name}: {mb:.1f} MB, {written:,} events "
-                  f"in {time.perf_counter() - started:.1f} s", file=sys.stderr)  # fmt: skip
-            r = measure(path)
-            print(
-                f"{mb:7.1f} MB  {r['events']:>10,.0f} events  {r['seconds']:6.1f} s  "
-                f"{mb / r['seconds']:5.1f} MB/s  {r['events'] / r['seconds']:>9,.0f} events/s  "
-                f"(CPU time {r['cpu_seconds']:.1f} s: {mb / r['cpu_seconds']:.1f} MB/s)  "
-                f"peak RSS {r['peak_rss_mb']:.0f} MB "
-                f"(interpreter+imports {r['baseline_rss_mb']:.0f} MB)",
-                flush=True,
-            )
-            path.unlink()
+            path = folder / f"synthetic-{size}mb.nettrace"
+            if not path.exists():
+                started = time.perf_counter()
+                written = build(path, size)
+                took = time.perf_counter() - started
+                mb = path.stat().st_size / 1e6
+                print(f"built {path.name}: {mb:.1f} MB, {written:,} events in {took:.1f} s",
+                      file=sys.stderr)  # fmt: skip
+            _report(path.stat().st_size / 1e6, measure(path))
+            if args.keep is None:
+                path.unlink()
     return 0
 
 

@@ -264,6 +264,7 @@ class Decoder:
         is_compact = False
         tally = self._tally
         run_from = 0
+        sign = _SIGN
         first = last = -1
         try:
             while pos < n:
@@ -283,14 +284,26 @@ class Decoder:
                         seq += b
                         pos += 1
                     else:
-                        delta, pos = varuint(buf, pos, 5)
-                        seq += delta
+                        # Rows of another capture thread: often a wrapped (5-byte) delta.
+                        b2 = buf[pos + 1]
+                        if b2 < 0x80:
+                            seq += (b & 0x7F) | b2 << 7
+                            pos += 2
+                        else:
+                            delta, pos = varuint(buf, pos, 5)
+                            seq += delta
                     b = buf[pos]
                     if b < 0x80:
                         cap = b
                         pos += 1
                     else:
-                        cap, pos = varuint(buf, pos, 10)
+                        b2 = buf[pos + 1]
+                        b3 = buf[pos + 2]
+                        if b2 >= 0x80 and b3 < 0x80:
+                            cap = (b & 0x7F) | (b2 & 0x7F) << 7 | b3 << 14
+                            pos += 3
+                        else:
+                            cap, pos = varuint(buf, pos, 10)
                     b = buf[pos]
                     if b < 0x80:
                         proc = b
@@ -302,12 +315,23 @@ class Decoder:
                 else:
                     seq += step
                 if f & 4:
+                    # OS thread ids are mostly 2-3 byte varints (Linux tids run into millions).
                     b = buf[pos]
                     if b < 0x80:
                         tid = b
                         pos += 1
                     else:
-                        tid, pos = varuint(buf, pos, 10)
+                        b2 = buf[pos + 1]
+                        if b2 < 0x80:
+                            tid = (b & 0x7F) | b2 << 7
+                            pos += 2
+                        else:
+                            b3 = buf[pos + 2]
+                            if b3 < 0x80:
+                                tid = (b & 0x7F) | (b2 & 0x7F) << 7 | b3 << 14
+                                pos += 3
+                            else:
+                                tid, pos = varuint(buf, pos, 10)
                 if f & 8:
                     b = buf[pos]
                     if b < 0x80:
@@ -381,9 +405,6 @@ class Decoder:
                     last_mid = mid
                     run_from = count - 1
                 last = ts
-                if meta is None:
-                    pos = end
-                    continue
                 if is_compact:
                     key = compact_sids.get(sid)
                     if key is None:
@@ -392,9 +413,12 @@ class Decoder:
                     sink = sinks.get(thread)
                     if sink is None:
                         sink = self.sink(thread)
-                    sink[0](ts if ts < _SIGN else signed(ts))
+                    sink[0](ts if ts < sign else signed(ts))
                     sink[1](key)
                     sink[2](values[buf[pos]] if end > pos else values[0])
+                    pos = end
+                    continue
+                if meta is None:
                     pos = end
                     continue
                 stack = stacks.get(sid)
