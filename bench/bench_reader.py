@@ -4,9 +4,10 @@
 
 Usage: python bench/bench_reader.py [--size-mb 200] [--version 4|6] [--keep PATH]
 
-Prints write time, read MB/s and events/s (all events, and samples only via ``select``), peak
-RSS, and the tracemalloc peak of a streaming read (flat in the file size when the reader
-streams: compare --size-mb 20 with --size-mb 200).
+Prints write time, read MB/s and events/s (all events as ``Event`` objects, samples only via
+``select``, samples as compact records, allocation ticks only), peak RSS, and the tracemalloc
+peak of a streaming read (flat in the file size when the reader streams: compare --size-mb 20
+with --size-mb 200).
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import struct
 import tempfile
 import time
 import tracemalloc
+from array import array
+from collections.abc import Callable
 from pathlib import Path
 
 from tools.nettrace.model import EventMetadata
-from tools.nettrace.reader import open_trace
+from tools.nettrace.reader import Compact, open_trace
 from tools.nettrace.writer import NetTraceWriter
 
 SAMPLER = "Microsoft-DotNETCore-SampleProfiler"
@@ -63,11 +66,13 @@ def write_trace(path: Path, size_mb: int, version: int) -> int:
     return written
 
 
-def read_pass(path: Path, select: object = None) -> tuple[float, float, int]:
+def read_pass(
+    path: Path, select: object = None, compact: Compact | None = None
+) -> tuple[float, float, int]:
     """(wall seconds, CPU seconds) to stream every (selected) event, and how many were read."""
     start, cpu = time.perf_counter(), time.process_time()
     with open_trace(path) as trace:
-        for _ in trace.events(select):  # type: ignore[arg-type]
+        for _ in trace.events(select, compact=compact):  # type: ignore[arg-type]
             pass
         count = trace.stats.events
     return time.perf_counter() - start, time.process_time() - cpu, count
@@ -79,6 +84,21 @@ def _report(label: str, mb: float, wall: float, cpu: float, events: int) -> None
         f"{label:13} {mb / cpu:6.1f} MB/s {events / cpu:10,.0f} events/s per CPU-second"
         f" | wall {wall:.1f} s ({mb / wall:.1f} MB/s)"
     )
+
+
+def _compact_samples(accept: Callable[[EventMetadata], bool]) -> Compact:
+    """Samples appended to per-thread arrays, as the analysis pass keeps them."""
+    stacks: dict[tuple[int, ...], int] = {}
+    threads: dict[int, tuple[array[int], array[int], array[int]]] = {}
+
+    def intern(stack: tuple[int, ...]) -> int:
+        return stacks.setdefault(stack, len(stacks))
+
+    def appenders(tid: int) -> tuple[Callable[[int], None], ...]:
+        arrays = threads[tid] = (array("q"), array("i"), array("b"))
+        return tuple(a.append for a in arrays)
+
+    return Compact(accept, intern, appenders)  # type: ignore[arg-type]
 
 
 def main() -> None:
@@ -104,6 +124,7 @@ def main() -> None:
             return meta.provider == RUNTIME and meta.event_id == 10
 
         _report("samples only", mb, *read_pass(path, only_samples))
+        _report("compact", mb, *read_pass(path, lambda m: False, _compact_samples(only_samples)))
         _report("allocs only", mb, *read_pass(path, only_allocs))
         tracemalloc.start()
         read_pass(path)
