@@ -65,7 +65,7 @@ class TraceScan:
 
     @property
     def duration_s(self) -> float:
-        """Seconds between the first and the last event read."""
+        """Seconds between the first and the last event read (of any provider, kept or not)."""
         if self.first_ts is None or self.last_ts is None:
             return 0.0
         return (self.last_ts - self.first_ts) / self.info.qpc_frequency
@@ -135,12 +135,13 @@ class TraceScan:
             route = by_meta.get(id(ev.metadata))
             if route is None:
                 route = by_meta[id(ev.metadata)] = routes.route(ev.metadata)
-            kind = route.kind
+            kind, handler = route.kind, route.handler
             if kind == _OTHER:
-                route.call(ev)
+                if handler is not None:
+                    handler(ev)
             elif kind == _ALLOC:
-                if route.handler is not None:
-                    route.handler(ev)
+                if handler is not None:
+                    handler(ev)
                 if alloc_samples:
                     self.samples.add(ev.thread_id, ev.timestamp, intern(ev.stack), KIND_ALLOC)
             elif kind == _SYMBOL:
@@ -196,11 +197,6 @@ class _Route:
         self.kind = kind
         self.meta = meta  # held so that id(meta), the routing key, is never reused
         self.handler = handler
-
-    def call(self, ev: Event) -> None:
-        """Hands the event to its handler."""
-        if self.handler is not None:
-            self.handler(ev)
 
 
 def _every(step: int, progress: Progress | None) -> Progress | None:
