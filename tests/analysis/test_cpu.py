@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 
-from tools.analysis.cpu import classify_frame, stack_samples, thread_time_intervals
-from tools.analysis.stacks import KIND_ALLOC, KIND_EXTERNAL, KIND_MANAGED, SampleStore
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tools.analysis.cpu import _thread_time, classify_frame, stack_samples, thread_time_intervals
+from tools.analysis.stacks import (
+    KIND_ALLOC,
+    KIND_ERROR,
+    KIND_EXTERNAL,
+    KIND_MANAGED,
+    SampleStore,
+)
 
 
 def test_interval_goes_to_the_sample_that_starts_it() -> None:
@@ -71,3 +80,32 @@ def test_classify_frame() -> None:
     assert classify_frame("System.Private.CoreLib!System.String.Concat()", "Dekaf.") == "runtime"
     assert classify_frame("app!Example.Program.Work(int32)", "Dekaf.") == "other_managed"
     assert classify_frame("?!?", "Dekaf.") == "unresolved"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=st.lists(
+        st.tuples(
+            st.sampled_from([5, 6]),
+            st.integers(0, 40_000),
+            st.integers(0, 4),
+            st.sampled_from([KIND_ERROR, KIND_EXTERNAL, KIND_MANAGED, KIND_ALLOC]),
+        ),
+        max_size=60,
+    )
+)
+def test_thread_time_sums_equal_the_interval_model(rows: list[tuple[int, int, int, int]]) -> None:
+    """Per-stack and per-thread CPU/blocked time equal the interval model's, bit for bit."""
+    store = SampleStore()
+    for tid, ts, sid, kind in rows:
+        store.add(tid, ts, sid, kind)
+    sync, freq = 7_000, 3_000_000  # samples before the session start open no interval
+    by_stack: defaultdict[int, float] = defaultdict(float)
+    by_thread: dict[int, tuple[float, float]] = dict.fromkeys(store.threads, (0.0, 0.0))
+    for iv in thread_time_intervals(store, sync, freq):
+        by_stack[iv.stack_id] += iv.weight_ms
+        cpu, blocked = by_thread[iv.thread_id]
+        by_thread[iv.thread_id] = (
+            (cpu + iv.weight_ms, blocked) if iv.managed else (cpu, blocked + iv.weight_ms)
+        )
+    assert _thread_time(store, sync, freq) == (by_stack, by_thread)

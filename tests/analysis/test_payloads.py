@@ -23,6 +23,7 @@ from tools.nettrace.payloads import (
     ModuleInfo,
     ProcessInfo,
     WaitHandleWaitStart,
+    allocation_tick_fields,
     decode,
 )
 from tools.nettrace.reader import open_trace
@@ -151,3 +152,29 @@ def test_exception_thrown_v1() -> None:
     assert decode(RUNTIME, 80, 1, payload) == ExceptionThrown(
         "System.InvalidOperationException", "boom", 0xABC, 0x80131509, 16, 9
     )
+
+
+_TICK_NAME = "Dekaf.Producer.ProducerRecord".encode("utf-16-le")
+
+
+def _filler(n: int) -> bytes:
+    return bytes((i * 37) % 251 + 1 for i in range(n))
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    head=st.one_of(st.binary(max_size=30), st.sampled_from([21, 22, 23, 26, 27]).map(_filler)),
+    name=st.sampled_from([b"", _TICK_NAME, _TICK_NAME[:-1], b"\x00"]),
+    terminated=st.booleans(),
+    tail=st.one_of(st.binary(max_size=28), st.sampled_from([15, 16, 19, 20, 21]).map(_filler)),
+    pointer_size=st.sampled_from([4, 8, 0]),
+)
+def test_allocation_fast_path_equals_decode(
+    head: bytes, name: bytes, terminated: bool, tail: bytes, pointer_size: int
+) -> None:
+    """The allocation fast path reads the same name, bytes and object size as ``decode``."""
+    data = head + name + (b"\x00\x00" if terminated else b"") + tail
+    tick = decode(RUNTIME, 10, 4, data, pointer_size)
+    assert isinstance(tick, AllocationTick)
+    expected = (tick.type_name, tick.bytes, tick.object_size)
+    assert allocation_tick_fields(data, pointer_size) == expected

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from tools.analysis.results import AllocationSection, AllocationSite, TypeAllocation
 from tools.analysis.stacks import StackInterner
 from tools.nettrace.model import Event
-from tools.nettrace.payloads import AllocationTick, decode
+from tools.nettrace.payloads import allocation_tick_fields
 from tools.nettrace.symbols import frame_method
 
 SITE_FRAMES = 12
@@ -32,34 +32,51 @@ class _Volume:
     sized_ticks: int = 0
 
 
+UNKNOWN_TYPE = "(type unknown: GCAllocationTick < v2)"
+
+
 @dataclass
 class AllocationCollector:
-    """Accumulates allocation ticks during the pass."""
+    """Accumulates allocation ticks during the pass.
+
+    The pass keeps one ``[bytes, ticks, object bytes, sized ticks]`` row per (stack id, type)
+    in first-seen order; the per-type and per-site volumes are derived from it at the end.
+    """
 
     stacks: StackInterner
     pointer_size: int = 8
-    by_type: defaultdict[str, _Volume] = field(default_factory=lambda: defaultdict(_Volume))
-    by_site: defaultdict[int, defaultdict[str, _Volume]] = field(
-        default_factory=lambda: defaultdict(lambda: defaultdict(_Volume))
-    )
+    rows: dict[tuple[int, str], list[int]] = field(default_factory=dict)
     ticks: int = 0
     bytes: int = 0
 
     def on_event(self, ev: Event) -> None:
         """Handles one GCAllocationTick."""
-        tick = decode(ev.provider, ev.event_id, ev.version, ev.payload, self.pointer_size)
-        if not isinstance(tick, AllocationTick):
-            return
-        name = tick.type_name or "(type unknown: GCAllocationTick < v2)"
-        amount = tick.bytes
+        name, amount, size = allocation_tick_fields(ev.payload, self.pointer_size)
+        key = (self.stacks.intern(ev.stack), name or UNKNOWN_TYPE)
         self.ticks += 1
         self.bytes += amount
-        for volume in (self.by_type[name], self.by_site[self.stacks.intern(ev.stack)][name]):
+        row = self.rows.get(key)
+        if row is None:
+            self.rows[key] = [amount, 1, size, 1] if size else [amount, 1, 0, 0]
+        else:
+            row[0] += amount
+            row[1] += 1
+            if size:
+                row[2] += size
+                row[3] += 1
+
+    def volumes(self) -> tuple[dict[str, _Volume], dict[int, dict[str, _Volume]]]:
+        """Volumes by type and by (site, type), each in first-seen order."""
+        by_type: defaultdict[str, _Volume] = defaultdict(_Volume)
+        by_site: defaultdict[int, dict[str, _Volume]] = defaultdict(dict)
+        for (sid, name), (amount, ticks, object_bytes, sized) in self.rows.items():
+            by_site[sid][name] = _Volume(amount, ticks, object_bytes, sized)
+            volume = by_type[name]
             volume.bytes += amount
-            volume.ticks += 1
-            if tick.object_size:
-                volume.object_bytes += tick.object_size
-                volume.sized_ticks += 1
+            volume.ticks += ticks
+            volume.object_bytes += object_bytes
+            volume.sized_ticks += sized
+        return by_type, by_site
 
     def summarize(
         self,
@@ -71,21 +88,24 @@ class AllocationCollector:
     ) -> AllocationSection:
         """The allocations section; sites are cut to ``top`` and their stacks to 12 frames."""
         total = self.bytes
-        types = sorted(self.by_type.items(), key=lambda kv: (-kv[1].bytes, kv[0]))
+        all_types, all_sites = self.volumes()
+        types = sorted(all_types.items(), key=lambda kv: (-kv[1].bytes, kv[0]))
         by_type = [
             TypeAllocation(type=n, bytes=v.bytes, ticks=v.ticks, percent=_pct(v.bytes, total))
             for n, v in types[:top]
         ]
         site_bytes = {
-            sid: sum(v.bytes for v in volumes.values()) for sid, volumes in self.by_site.items()
+            sid: sum(v.bytes for v in volumes.values()) for sid, volumes in all_sites.items()
         }
         ranked = sorted(site_bytes, key=lambda sid: (-site_bytes[sid], frames[sid]))
-        sites = [self._site(sid, frames[sid], messages, target_prefix) for sid in ranked[:top]]
+        sites = [
+            self._site(all_sites[sid], frames[sid], messages, target_prefix) for sid in ranked[:top]
+        ]
         per_message = 0
         if messages:
             per_message = sum(
                 1
-                for sid, volumes in self.by_site.items()
+                for sid, volumes in all_sites.items()
                 if classify_site(site_bytes[sid] / messages, volumes.values(), self.pointer_size)
                 == "per-message"
             )
@@ -101,9 +121,12 @@ class AllocationCollector:
         )
 
     def _site(
-        self, sid: int, stack: tuple[str, ...], messages: int | None, prefix: str
+        self,
+        volumes: dict[str, _Volume],
+        stack: tuple[str, ...],
+        messages: int | None,
+        prefix: str,
     ) -> AllocationSite:
-        volumes = self.by_site[sid]
         total = sum(v.bytes for v in volumes.values())
         ticks = sum(v.ticks for v in volumes.values())
         ranked = sorted(volumes, key=lambda name: -volumes[name].bytes)

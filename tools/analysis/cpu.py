@@ -9,9 +9,13 @@ speedscope writer and the HTML flame graph; ``summarize_cpu`` builds the report 
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Container, Iterator
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
+from functools import reduce
+from itertools import compress
+from operator import add, sub
 from pathlib import Path
 
 from tools.analysis.model import StackSample
@@ -101,42 +105,57 @@ class _Tally:
     time_ms: defaultdict[int, float]
 
 
+def _kind_mask(*kinds: int) -> bytes:
+    """A ``bytes.translate`` table mapping the given kinds to 1 and every other byte to 0."""
+    return bytes(1 if i in kinds else 0 for i in range(256))
+
+
+_IS_SAMPLE = _kind_mask(KIND_MANAGED, KIND_EXTERNAL)
+_IS_MANAGED = _kind_mask(KIND_MANAGED)
+_IS_NOT_MANAGED = bytes(0 if i == KIND_MANAGED else 1 for i in range(256))
+_IS_NOT_ALLOC = bytes(0 if i == KIND_ALLOC else 1 for i in range(256))
+
+
 def _tally(store: SampleStore, time_ms: defaultdict[int, float]) -> _Tally:
+    # Counter over compressed id arrays runs in C; keys keep the first-seen order per thread.
     total: Counter[int] = Counter()
     managed: Counter[int] = Counter()
     for records in store.threads.values():
-        pairs = Counter(zip(records.stack_ids, records.kinds, strict=True))
-        for (sid, kind), n in pairs.items():
-            if kind == KIND_MANAGED:
-                managed[sid] += n
-                total[sid] += n
-            elif kind == KIND_EXTERNAL:
-                total[sid] += n
+        sids, kinds = records.stack_ids, records.kinds.tobytes()
+        total.update(Counter(compress(sids, kinds.translate(_IS_SAMPLE))))
+        managed.update(Counter(compress(sids, kinds.translate(_IS_MANAGED))))
     return _Tally(total, managed, time_ms)
 
 
 def _thread_time(
     store: SampleStore, sync_qpc: int, frequency: int
 ) -> tuple[defaultdict[int, float], dict[int, tuple[float, float]]]:
-    """Thread time per stack id and (cpu, blocked) ms per thread, without interval objects."""
+    """Thread time per stack id and (cpu, blocked) ms per thread, without interval objects.
+
+    Sums run in the same order as the interval model (sample by sample, in time order), so
+    the floats equal ``thread_time_intervals``'s to the last bit.
+    """
     by_stack: defaultdict[int, float] = defaultdict(float)
     by_thread: dict[int, tuple[float, float]] = {}
     scale = 1000.0 / frequency
     for tid, records in store.threads.items():
-        cpu = blocked = 0.0
-        prev_t, prev_sid, prev_cpu, started = 0.0, 0, False, False
-        for ts, sid, kind in records.in_time_order():
-            if kind == KIND_ALLOC:
-                continue
-            t = (ts - sync_qpc) * scale
-            if started and prev_t > 0:
-                weight = t - prev_t
-                by_stack[prev_sid] += weight
-                if prev_cpu:
-                    cpu += weight
-                else:
-                    blocked += weight
-            prev_t, prev_sid, prev_cpu, started = t, sid, kind == KIND_MANAGED, True
+        stamps, sids, kinds = records.time_ordered()
+        if KIND_ALLOC in kinds:
+            keep = kinds.translate(_IS_NOT_ALLOC)
+            stamps, sids, kinds = (
+                list(compress(stamps, keep)),
+                list(compress(sids, keep)),
+                bytes(compress(kinds, keep)),
+            )
+        times = [(ts - sync_qpc) * scale for ts in stamps]
+        first = bisect_right(times, 0.0)  # intervals start at samples after the session start
+        weights = list(map(sub, times[first + 1 :], times[first:]))
+        end = first + len(weights)
+        for sid, weight in zip(sids[first:end], weights, strict=True):
+            by_stack[sid] += weight
+        kinds = kinds[first:end]
+        cpu = reduce(add, compress(weights, kinds.translate(_IS_MANAGED)), 0.0)
+        blocked = reduce(add, compress(weights, kinds.translate(_IS_NOT_MANAGED)), 0.0)
         by_thread[tid] = (cpu, blocked)
     return by_stack, by_thread
 
@@ -151,12 +170,12 @@ def _method_tables(
     # [samples, managed samples, thread ms] per frame name, for the leaf and for any position
     self_acc: dict[str, list[float]] = {}
     incl_acc: dict[str, list[float]] = {}
+    total_of, managed_of, time_of = tally.total.get, tally.managed.get, tally.time_ms.get
     for sid in set(tally.total) | set(tally.time_ms):
         stack = frames[sid]
-        values = (tally.total[sid], tally.managed[sid], tally.time_ms[sid])
-        _accumulate(self_acc, _leaf(stack), values)
-        for name in dict.fromkeys(stack) or (NO_STACK,):  # each name once per stack
-            _accumulate(incl_acc, name, values)
+        values = (total_of(sid, 0), managed_of(sid, 0), time_of(sid, 0.0))
+        _accumulate(self_acc, (_leaf(stack),), values)
+        _accumulate(incl_acc, dict.fromkeys(stack) or (NO_STACK,), values)  # each name once
     managed_total = sum(e[1] for e in self_acc.values())
     return (
         _table(self_acc, 0, total, top),
@@ -165,14 +184,19 @@ def _method_tables(
     )
 
 
-def _accumulate(acc: dict[str, list[float]], name: str, values: tuple[int, int, float]) -> None:
-    entry = acc.get(name)
-    if entry is None:
-        acc[name] = list(values)
-    else:
-        entry[0] += values[0]
-        entry[1] += values[1]
-        entry[2] += values[2]
+def _accumulate(
+    acc: dict[str, list[float]], names: Iterable[str], values: tuple[int, int, float]
+) -> None:
+    n, managed, ms = values
+    get = acc.get
+    for name in names:
+        entry = get(name)
+        if entry is None:
+            acc[name] = [n, managed, ms]
+        else:
+            entry[0] += n
+            entry[1] += managed
+            entry[2] += ms
 
 
 def _table(acc: dict[str, list[float]], by: int, whole: float, top: int) -> list[MethodStat]:

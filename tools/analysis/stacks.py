@@ -62,6 +62,19 @@ class ThreadSamples:
         order = sorted(range(len(values)), key=values.__getitem__)
         return ((values[i], sids[i], kinds[i]) for i in order)
 
+    def time_ordered(self) -> tuple[list[int], list[int], bytes]:
+        """Timestamps, stack ids and kinds sorted by time, file order breaking ties."""
+        values, sids = self.timestamps.tolist(), self.stack_ids.tolist()
+        kinds = self.kinds.tobytes()
+        if values == sorted(values):
+            return values, sids, kinds
+        order = sorted(range(len(values)), key=values.__getitem__)
+        return (
+            [values[i] for i in order],
+            [sids[i] for i in order],
+            bytes(map(kinds.__getitem__, order)),
+        )
+
 
 class SampleStore:
     """Samples of every thread, appended in file order."""

@@ -64,9 +64,37 @@ __all__ = [
     "ThreadSample",
     "WaitHandleWaitStart",
     "WaitHandleWaitStop",
+    "allocation_tick_fields",
     "decode",
     "sample_type",
 ]
+
+
+def utf16z_at(data: bytes, start: int) -> tuple[str | None, int]:
+    """The NUL-terminated UTF-16 string at ``start`` and the offset after it.
+
+    None (and an offset past the end) when ``start`` is at or past the end; an unterminated
+    string takes what is there.
+    """
+    if start >= len(data):
+        return None, len(data) + 1
+    end = data.find(b"\x00\x00", start)
+    while end >= 0 and (end - start) % 2:  # a NUL pair straddling two code units
+        end = data.find(b"\x00\x00", end + 1)
+    if end < 0:
+        end = len(data) - (len(data) - start) % 2
+    raw = data[start:end]
+    text = _NAMES.get(raw)
+    if text is None:
+        text = raw.decode("utf-16-le", errors="replace")
+        if len(_NAMES) < _NAMES_KEPT:
+            _NAMES[raw] = text
+    return text, end + 2
+
+
+# Type and method names repeat on every allocation tick; decoding each once saves the codec call.
+_NAMES: dict[bytes, str] = {}
+_NAMES_KEPT = 4096
 
 
 class _Cursor:
@@ -115,17 +143,7 @@ class _Cursor:
         return value
 
     def utf16z(self) -> str | None:
-        data, start = self.data, self.pos
-        if start >= len(data):
-            self.pos = len(data) + 1
-            return None
-        end = data.find(b"\x00\x00", start)
-        while end >= 0 and (end - start) % 2:  # a NUL pair straddling two code units
-            end = data.find(b"\x00\x00", end + 1)
-        if end < 0:  # unterminated: take what is there
-            end = len(data) - (len(data) - start) % 2
-        text = data[start:end].decode("utf-16-le", errors="replace")
-        self.pos = end + 2
+        text, self.pos = utf16z_at(self.data, self.pos)
         return text
 
     def _int(self, fmt: str, size: int) -> int | None:
@@ -164,6 +182,26 @@ def _allocation_tick(c: _Cursor, version: int) -> Payload:
     type_name, heap = c.utf16z(), c.u32()
     address = c.ptr()
     return AllocationTick(amount, kind, clr, amount64, type_id, type_name, heap, address, c.u64())
+
+
+def allocation_tick_fields(payload: bytes, pointer_size: int) -> tuple[str | None, int, int | None]:
+    """(type name, bytes, object size) of a GCAllocationTick without building a dataclass.
+
+    Equal to the ``type_name``, ``bytes`` and ``object_size`` of ``decode``'s
+    ``AllocationTick`` for the same payload (the allocation analysis reads only these).
+    """
+    size = pointer_size if pointer_size in (4, 8) else 8
+    head = _TICK_HEAD[size]
+    if len(payload) <= head.size:  # v0/v1 or short: the general decoder
+        tick = _allocation_tick(_Cursor(payload, size), 0)
+        assert isinstance(tick, AllocationTick)
+        return tick.type_name, tick.bytes, tick.object_size
+    amount64: int = head.unpack_from(payload, 0)[3]
+    name, pos = utf16z_at(payload, head.size)
+    tail = _TICK_TAIL[size]
+    if pos + tail.size <= len(payload):
+        return name, amount64, tail.unpack_from(payload, pos)[2]
+    return name, amount64, None
 
 
 def _contention_start(c: _Cursor, version: int) -> Payload:
