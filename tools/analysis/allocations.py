@@ -52,12 +52,16 @@ class AllocationCollector:
     def on_event(self, ev: Event) -> None:
         """Handles one GCAllocationTick."""
         name, amount, size = allocation_tick_fields(ev.payload, self.pointer_size)
-        key = (self.stacks.intern(ev.stack), name or UNKNOWN_TYPE)
+        sid = self.stacks.ids.get(ev.stack)
+        if sid is None:
+            sid = self.stacks.intern(ev.stack)
+        key = (sid, name or UNKNOWN_TYPE)
         self.ticks += 1
         self.bytes += amount
-        row = self.rows.get(key)
+        rows = self.rows
+        row = rows.get(key)
         if row is None:
-            self.rows[key] = [amount, 1, size, 1] if size else [amount, 1, 0, 0]
+            rows[key] = [amount, 1, size, 1] if size else [amount, 1, 0, 0]
         else:
             row[0] += amount
             row[1] += 1

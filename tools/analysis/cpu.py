@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from functools import reduce
-from itertools import compress
+from itertools import chain, compress
 from operator import add, sub
 from pathlib import Path
 
@@ -117,13 +117,12 @@ _IS_NOT_ALLOC = bytes(0 if i == KIND_ALLOC else 1 for i in range(256))
 
 
 def _tally(store: SampleStore, time_ms: defaultdict[int, float]) -> _Tally:
-    # Counter over compressed id arrays runs in C; keys keep the first-seen order per thread.
-    total: Counter[int] = Counter()
-    managed: Counter[int] = Counter()
-    for records in store.threads.values():
-        sids, kinds = records.stack_ids, records.kinds.tobytes()
-        total.update(Counter(compress(sids, kinds.translate(_IS_SAMPLE))))
-        managed.update(Counter(compress(sids, kinds.translate(_IS_MANAGED))))
+    # One C-level Counter pass over every thread's compressed ids; keys come first-seen.
+    threads = [(r.stack_ids, r.kinds.tobytes()) for r in store.threads.values()]
+    total = Counter(chain.from_iterable(compress(s, k.translate(_IS_SAMPLE)) for s, k in threads))
+    managed = Counter(
+        chain.from_iterable(compress(s, k.translate(_IS_MANAGED)) for s, k in threads)
+    )
     return _Tally(total, managed, time_ms)
 
 
