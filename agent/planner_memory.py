@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from agent.planner_report import StepResult
+from agent.planner_report import StepResult, dig
 
 FORGET_MAX_LINES = 10
 """Most memory lines one "forget" request removes."""
@@ -101,7 +101,7 @@ def hottest_target_method(analysis: Any, target_prefix: str) -> str | None:
     """The first ``cpu.top_self`` method of the target's own code, without its module."""
     if not isinstance(analysis, dict):
         return None
-    for entry in _dig(analysis, "cpu", "top_self") or []:
+    for entry in dig(analysis, "cpu", "top_self") or []:
         name = entry.get("name") if isinstance(entry, dict) else None
         if isinstance(name, str):
             method = name.split("!", 1)[-1]
@@ -116,28 +116,20 @@ def learned_facts(analysis: Any, target_prefix: str) -> list[str]:
         return []
     facts = []
     hot = hottest_target_method(analysis, target_prefix)
-    top = (_dig(analysis, "cpu", "top_self") or [None])[0]
+    top = (dig(analysis, "cpu", "top_self") or [None])[0]
     if isinstance(top, dict) and top.get("name"):
         facts.append(f"top self CPU {top['name'].split('!', 1)[-1]} ({top.get('percent', '?')}%)")
     if hot and (not isinstance(top, dict) or hot not in str(top.get("name"))):
         facts.append(f"hottest {target_prefix.rstrip('.')} method {hot}")
-    by_type = _dig(analysis, "allocations", "by_type") or []
+    by_type = dig(analysis, "allocations", "by_type") or []
     if by_type and isinstance(by_type[0], dict):
         first = by_type[0]
         facts.append(f"top allocated type {first.get('type')} ({first.get('bytes')} bytes)")
-    waits = _dig(analysis, "contention", "top") or []
+    waits = dig(analysis, "contention", "top") or []
     if waits and isinstance(waits[0], dict) and waits[0].get("site"):
         site = str(waits[0]["site"]).split("!", 1)[-1]
         facts.append(f"most lock waits at {site} ({waits[0].get('total_ms', '?')} ms)")
-    suspected = _dig(analysis, "deadlock", "suspected")
+    suspected = dig(analysis, "deadlock", "suspected")
     if isinstance(suspected, bool):
         facts.append("deadlock suspected" if suspected else "no deadlock suspected")
     return facts
-
-
-def _dig(data: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data

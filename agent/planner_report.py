@@ -90,7 +90,7 @@ def _trace_path(v: _View) -> str | None:
     for key in ("trace_collect", "analyze_trace"):
         data = v.results[key].data if key in v.results else None
         if isinstance(data, dict):
-            path = data.get("trace_path") or _dig(data, "trace", "path")
+            path = data.get("trace_path") or dig(data, "trace", "path")
             if isinstance(path, str):
                 return path
     return None
@@ -309,7 +309,8 @@ def _part(v: _View, key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _dig(data: Any, *keys: str) -> Any:
+def dig(data: Any, *keys: str) -> Any:
+    """``data[k1][k2]…`` through nested dicts, or None where a level is missing or not a dict."""
     for key in keys:
         if not isinstance(data, dict):
             return None
