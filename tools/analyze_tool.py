@@ -7,16 +7,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.analysis.analyze import analyze_trace_file
-from tools.analysis.results import (
-    AllocationSection,
-    ContentionSection,
-    CpuSection,
-    DeadlockSection,
-    GCSection,
-    ThreadStat,
-    TraceAnalysis,
-    TraceHeader,
-)
+from tools.analysis.results import TraceAnalysis
 from tools.base import Tool, ToolContext
 from tools.errors import ToolError
 from tools.nettrace.model import TraceFormatError
@@ -62,18 +53,9 @@ class SourceRecommendation(BaseModel):
     rule_source: str = Field(description="Where the target states the rule (CLAUDE.md line).")
 
 
-class AnalyzeTraceResult(BaseModel):
-    """A bounded summary of the analysis (top lists and stacks cut)."""
+class AnalyzeTraceResult(TraceAnalysis):
+    """A bounded summary of the analysis (top lists and stacks cut), with source links."""
 
-    trace: TraceHeader
-    events_by_provider: dict[str, dict[str, int]]
-    cpu: CpuSection
-    allocations: AllocationSection
-    contention: ContentionSection
-    deadlock: DeadlockSection
-    gc: GCSection
-    threads: list[ThreadStat]
-    notes: list[str]
     source_links: dict[str, str] = Field(
         default_factory=dict,
         description="Target frames (as cut in this result) -> file:line in the repository.",
