@@ -8,13 +8,12 @@ allocates far less than that (nettrace-format.md §10, dekaf-target.md "per-batc
 
 from __future__ import annotations
 
+import builtins
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from tools.analysis.results import AllocationSection, AllocationSite, TypeAllocation
-from tools.analysis.stacks import StackInterner
-from tools.nettrace.model import Event
 from tools.nettrace.payloads import allocation_tick_fields
 from tools.nettrace.symbols import frame_method
 
@@ -43,19 +42,15 @@ class AllocationCollector:
     in first-seen order; the per-type and per-site volumes are derived from it at the end.
     """
 
-    stacks: StackInterner
     pointer_size: int = 8
     rows: dict[tuple[int, str], list[int]] = field(default_factory=dict)
     ticks: int = 0
     bytes: int = 0
 
-    def on_event(self, ev: Event) -> None:
-        """Handles one GCAllocationTick."""
-        name, amount, size = allocation_tick_fields(ev.payload, self.pointer_size)
-        sid = self.stacks.ids.get(ev.stack)
-        if sid is None:
-            sid = self.stacks.intern(ev.stack)
-        key = (sid, name or UNKNOWN_TYPE)
+    def on_tick(self, stack_id: int, payload: builtins.bytes) -> None:
+        """Handles one GCAllocationTick: its interned stack id and its payload."""
+        name, amount, size = allocation_tick_fields(payload, self.pointer_size)
+        key = (stack_id, name or UNKNOWN_TYPE)
         self.ticks += 1
         self.bytes += amount
         rows = self.rows

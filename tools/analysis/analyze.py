@@ -10,7 +10,15 @@ from tools.analysis.cpu import summarize_cpu
 from tools.analysis.deadlock import assess
 from tools.analysis.gc import GCCollector
 from tools.analysis.results import TraceAnalysis, TraceHeader
-from tools.analysis.source import SAMPLE_KEYS, SYMBOL_KEYS, Handler, Key, Progress, TraceScan
+from tools.analysis.source import (
+    SAMPLE_KEYS,
+    SYMBOL_KEYS,
+    Handler,
+    Key,
+    Progress,
+    Rows,
+    TraceScan,
+)
 from tools.nettrace.payloads import RUNTIME, SAMPLER
 
 PRESETS = {
@@ -45,7 +53,7 @@ def analyze_trace_file(
     path = Path(path)
     built: list[_Collectors] = []
 
-    def setup(scan: TraceScan) -> dict[Key, Handler]:
+    def setup(scan: TraceScan) -> dict[Key, Handler | Rows]:
         built.append(_Collectors(scan))
         return built[0].handlers()
 
@@ -87,14 +95,14 @@ class _Collectors:
 
     def __init__(self, scan: TraceScan) -> None:
         info = scan.info
-        self.allocs = AllocationCollector(scan.stacks, info.pointer_size)
+        self.allocs = AllocationCollector(info.pointer_size)
         self.locks = ContentionCollector(scan.stacks, info.pointer_size, info.qpc_frequency)
         self.gcs = GCCollector(info.pointer_size)
 
-    def handlers(self) -> dict[Key, Handler]:
+    def handlers(self) -> dict[Key, Handler | Rows]:
         """(provider, event id) → callback."""
         return {
-            (RUNTIME, 10): self.allocs.on_event,
+            (RUNTIME, 10): Rows(self.allocs.on_tick),
             (RUNTIME, 81): self.locks.on_contention_start,
             (RUNTIME, 91): self.locks.on_contention_stop,
             (RUNTIME, 301): self.locks.on_wait_start,

@@ -10,12 +10,12 @@ speedscope writer and the HTML flame graph; ``summarize_cpu`` builds the report 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from functools import reduce
-from itertools import chain, compress
-from operator import add, sub
+from itertools import chain, compress, islice, repeat
+from operator import add, mul, sub
 from pathlib import Path
 
 from tools.analysis.model import StackSample
@@ -102,7 +102,7 @@ class _Tally:
 
     total: Counter[int]
     managed: Counter[int]
-    time_ms: defaultdict[int, float]
+    time_ms: dict[int, float]
 
 
 def _kind_mask(*kinds: int) -> bytes:
@@ -116,7 +116,7 @@ _IS_NOT_MANAGED = bytes(0 if i == KIND_MANAGED else 1 for i in range(256))
 _IS_NOT_ALLOC = bytes(0 if i == KIND_ALLOC else 1 for i in range(256))
 
 
-def _tally(store: SampleStore, time_ms: defaultdict[int, float]) -> _Tally:
+def _tally(store: SampleStore, time_ms: dict[int, float]) -> _Tally:
     # One C-level Counter pass over every thread's compressed ids; keys come first-seen.
     threads = [(r.stack_ids, r.kinds.tobytes()) for r in store.threads.values()]
     total = Counter(chain.from_iterable(compress(s, k.translate(_IS_SAMPLE)) for s, k in threads))
@@ -128,13 +128,16 @@ def _tally(store: SampleStore, time_ms: defaultdict[int, float]) -> _Tally:
 
 def _thread_time(
     store: SampleStore, sync_qpc: int, frequency: int
-) -> tuple[defaultdict[int, float], dict[int, tuple[float, float]]]:
+) -> tuple[dict[int, float], dict[int, tuple[float, float]]]:
     """Thread time per stack id and (cpu, blocked) ms per thread, without interval objects.
 
     Sums run in the same order as the interval model (sample by sample, in time order), so
     the floats equal ``thread_time_intervals``'s to the last bit.
     """
-    by_stack: defaultdict[int, float] = defaultdict(float)
+    # A list indexed by stack id is the cheapest accumulator; ids are small and dense.
+    size = 1 + max((max(r.stack_ids, default=0) for r in store.threads.values()), default=0)
+    acc = [0.0] * size
+    credited: set[int] = set()
     by_thread: dict[int, tuple[float, float]] = {}
     scale = 1000.0 / frequency
     for tid, records in store.threads.items():
@@ -146,17 +149,19 @@ def _thread_time(
                 list(compress(sids, keep)),
                 bytes(compress(kinds, keep)),
             )
-        times = [(ts - sync_qpc) * scale for ts in stamps]
+        times = list(map(mul, map(sub, stamps, repeat(sync_qpc)), repeat(scale)))
         first = bisect_right(times, 0.0)  # intervals start at samples after the session start
-        weights = list(map(sub, times[first + 1 :], times[first:]))
+        weights = list(map(sub, islice(times, first + 1, None), islice(times, first, None)))
         end = first + len(weights)
-        for sid, weight in zip(sids[first:end], weights, strict=True):
-            by_stack[sid] += weight
+        starts = sids[first:end]
+        for sid, weight in zip(starts, weights, strict=True):
+            acc[sid] += weight
+        credited.update(starts)
         kinds = kinds[first:end]
         cpu = reduce(add, compress(weights, kinds.translate(_IS_MANAGED)), 0.0)
         blocked = reduce(add, compress(weights, kinds.translate(_IS_NOT_MANAGED)), 0.0)
         by_thread[tid] = (cpu, blocked)
-    return by_stack, by_thread
+    return {sid: acc[sid] for sid in credited}, by_thread
 
 
 def _leaf(frames: tuple[str, ...]) -> str:

@@ -30,6 +30,16 @@ from tools.nettrace.symbols import SymbolTable
 
 Key = tuple[str, int]
 Handler = Callable[[Event], None]
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A handler that takes ``(stack id, payload)`` per event: the reader calls it without
+    building an ``Event`` (for events aggregated by stack and payload only, like allocations)."""
+
+    handle: Callable[[int, bytes], None]
+
+
 Progress = Callable[[int], None]
 
 SAMPLE_KEYS: frozenset[Key] = frozenset({(SAMPLER, 0)})
@@ -42,7 +52,7 @@ MODULE_KEYS: frozenset[Key] = frozenset(
 )
 SYMBOL_KEYS: frozenset[Key] = METHOD_KEYS | MODULE_KEYS
 
-_SAMPLE, _ALLOC, _SYMBOL, _OTHER, _IGNORED = range(5)
+_SAMPLE, _ALLOC, _SYMBOL, _OTHER, _IGNORED, _ROWS = range(6)
 _PROGRESS_EVERY = 1 << 22  # bytes
 # ThreadSample's first payload byte is its type (0 error, 1 external, 2 managed); other values
 # are treated as errors, as before.
@@ -77,7 +87,7 @@ class TraceScan:
         keys: Collection[Key],
         *,
         with_alloc_samples: bool = False,
-        setup: Callable[[TraceScan], dict[Key, Handler]] | None = None,
+        setup: Callable[[TraceScan], dict[Key, Handler | Rows]] | None = None,
         count_all: bool = False,
         progress: Progress | None = None,
     ) -> TraceScan:
@@ -89,7 +99,8 @@ class TraceScan:
                 kept by the scan itself.
             with_alloc_samples: also record allocation ticks as on-CPU samples (TraceEvent).
             setup: called with the new scan once the header is read (pointer size, clock);
-                returns callbacks for other events (contention, GC, …).
+                returns callbacks for other events (contention, GC, …), ``Rows`` for those
+                that need only the stack and the payload.
             count_all: count every event in ``counts``, not only those of ``keys``.
             progress: called now and then with the bytes read so far.
 
@@ -101,7 +112,11 @@ class TraceScan:
             handlers = setup(scan) if setup is not None else {}
             routes = _Router(set(keys) | set(handlers), handlers, with_alloc_samples)
             compact = Compact(
-                routes.compacts, scan.stacks.intern, scan.samples.appenders, _SAMPLE_KINDS
+                routes.compacts,
+                scan.stacks.intern,
+                scan.samples.appenders,
+                _SAMPLE_KINDS,
+                routes.rows,
             )
             events = trace.events(
                 routes.selects, compact=compact, progress=_every(_PROGRESS_EVERY, progress)
@@ -137,10 +152,12 @@ class TraceScan:
                 route = by_meta[id(ev.metadata)] = routes.route(ev.metadata)
             kind, handler = route.kind, route.handler
             if kind == _OTHER:
-                if handler is not None:
+                if callable(handler):
                     handler(ev)
             elif kind == _ALLOC:
-                if handler is not None:
+                if isinstance(handler, Rows):
+                    handler.handle(intern(ev.stack), ev.payload)
+                elif handler is not None:
                     handler(ev)
                 if alloc_samples:
                     self.samples.add(ev.thread_id, ev.timestamp, intern(ev.stack), KIND_ALLOC)
@@ -158,7 +175,7 @@ class TraceScan:
 class _Router:
     """Decides once per metadata definition what the pass does with its events."""
 
-    def __init__(self, wanted: set[Key], handlers: dict[Key, Handler], alloc: bool) -> None:
+    def __init__(self, wanted: set[Key], handlers: dict[Key, Handler | Rows], alloc: bool) -> None:
         self.wanted = wanted
         self.handlers = handlers
         self.alloc_samples = alloc
@@ -171,11 +188,24 @@ class _Router:
         """The reader's compact ``accept``: plain samples, appended without an Event."""
         return self.route(meta).kind == _SAMPLE
 
+    def rows(self, meta: EventMetadata) -> Callable[[int, bytes], None] | None:
+        """The reader's compact ``rows``: the ``Rows`` handler of these events, if any."""
+        route = self.route(meta)
+        return (
+            route.handler.handle
+            if isinstance(route.handler, Rows) and route.kind == _ROWS
+            else None
+        )
+
     def route(self, meta: EventMetadata) -> _Route:
         """What to do with the events of one metadata definition."""
         key = (meta.provider, meta.event_id)
         handler = self.handlers.get(key)
-        if key in ALLOC_KEYS and (handler is not None or self.alloc_samples):
+        if key in ALLOC_KEYS and self.alloc_samples:
+            return _Route(_ALLOC, meta, handler)  # they are samples too: a whole Event each
+        if isinstance(handler, Rows):
+            return _Route(_ROWS, meta, handler)
+        if key in ALLOC_KEYS and handler is not None:
             return _Route(_ALLOC, meta, handler)
         if key not in self.wanted:
             return _Route(_IGNORED, meta)
@@ -193,7 +223,9 @@ class _Route:
 
     __slots__ = ("kind", "meta", "handler")
 
-    def __init__(self, kind: int, meta: EventMetadata, handler: Handler | None = None) -> None:
+    def __init__(
+        self, kind: int, meta: EventMetadata, handler: Handler | Rows | None = None
+    ) -> None:
         self.kind = kind
         self.meta = meta  # held so that id(meta), the routing key, is never reused
         self.handler = handler

@@ -3,7 +3,8 @@
 Sample-heavy traces are mostly SampleProfiler ThreadSample rows that an analysis only needs as
 (thread, timestamp, stack, sample type). Building an ``Event`` for each, slicing its payload and
 yielding it through two generators costs more than decoding the row, so the decoder can append
-those fields straight into the caller's per-thread arrays instead.
+those fields straight into the caller's per-thread arrays instead. Events that an analysis only
+aggregates by stack and payload (allocation ticks) go to a row callback the same way.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from tools.nettrace.model import EventMetadata
 
 Append = Callable[[int], None]
+RowSink = Callable[[int, bytes], None]
 IDENTITY = bytes(range(256))
 
 _SIGN = 1 << 63
@@ -33,12 +35,15 @@ class Compact:
             per thread.
         values: 256 entries mapping the payload's first byte to the appended value (an empty
             payload reads as byte 0).
+        rows: for metadata whose events need only (stack, payload), the callback that takes
+            ``(caller's stack id, payload)`` per event instead of an ``Event`` (None: not so).
     """
 
     accept: Callable[[EventMetadata], bool]
     intern: Callable[[tuple[int, ...]], int]
     appenders: Callable[[int], tuple[Append, Append, Append]]
     values: bytes = IDENTITY
+    rows: Callable[[EventMetadata], RowSink | None] = lambda meta: None
 
 
 def signed(ts: int) -> int:

@@ -20,7 +20,7 @@ from tools.nettrace._binary import (
     corrupt,
     read_varuint,
 )
-from tools.nettrace._compact import Compact, signed
+from tools.nettrace._compact import Compact, RowSink, signed
 from tools.nettrace._metadata import parse_metadata_v5
 from tools.nettrace.model import Event, EventMetadata, ReadStats
 
@@ -56,6 +56,7 @@ class Decoder:
         self._ip = "Q" if pointer_size == 8 else "I"
         self.compact: Compact | None = None
         self._compact_mids: set[int] = set()
+        self._row_sinks: dict[int, RowSink] = {}
         self._compact_sids: dict[int, int] = {}
         self._compact_raw: dict[bytes, int] = {}
         self._compact_obj: dict[int, int] = {}
@@ -75,6 +76,7 @@ class Decoder:
         self.metadata[meta.metadata_id] = meta
         self._chosen.pop(meta.metadata_id, None)
         self._compact_mids.discard(meta.metadata_id)
+        self._row_sinks.pop(meta.metadata_id, None)
 
     def set_select(self, select: Select | None, compact: Compact | None = None) -> None:
         """Change the event filter and compact delivery (clears the per-id decisions)."""
@@ -82,6 +84,7 @@ class Decoder:
         self.compact = compact
         self._chosen.clear()
         self._compact_mids.clear()
+        self._row_sinks.clear()
         self._compact_sids.clear()
         self._compact_raw.clear()
         self._compact_obj.clear()
@@ -123,15 +126,22 @@ class Decoder:
         self.metadata.clear()
         self._chosen.clear()
         self._compact_mids.clear()
+        self._row_sinks.clear()
 
     def _choose(self, mid: int, offset: int) -> EventMetadata | None:
         meta = self.metadata.get(mid)
         if meta is None:
             raise corrupt(offset, f"metadata id {mid} was never defined", "a defined MetadataId")
         chosen = meta if self._select is None or self._select(meta) else None
-        if self.compact is not None and self.compact.accept(meta):
-            self._compact_mids.add(mid)
-            chosen = meta
+        if self.compact is not None:
+            if self.compact.accept(meta):
+                self._compact_mids.add(mid)
+                chosen = meta
+            else:
+                sink = self.compact.rows(meta)
+                if sink is not None:
+                    self._row_sinks[mid] = sink
+                    chosen = meta
         self._chosen[mid] = chosen
         return chosen
 
@@ -154,18 +164,29 @@ class Decoder:
         return found
 
     def divert(self, event: Event) -> bool:
-        """Append ``event`` as a compact record when its metadata is compact (slow paths)."""
-        if self.compact is None or event.metadata.metadata_id not in self._compact_mids:
+        """Hand ``event`` to a compact record or row sink when its metadata has one (slow paths)."""
+        if self.compact is None:
             return False
-        # Stacks are canonical tuples kept alive by ``_intern``: their id() is a safe key.
-        sid = self._compact_obj.get(id(event.stack))
-        if sid is None:
-            sid = self._compact_obj[id(event.stack)] = self.compact.intern(event.stack)
+        mid = event.metadata.metadata_id
+        row_sink = self._row_sinks.get(mid)
+        if row_sink is not None:
+            row_sink(self._compact_key_of(event.stack), event.payload)
+            return True
+        if mid not in self._compact_mids:
+            return False
         add_ts, add_sid, add_value = self._sinks.get(event.thread_id) or self.sink(event.thread_id)
         add_ts(event.timestamp)
-        add_sid(sid)
+        add_sid(self._compact_key_of(event.stack))
         add_value(self.compact.values[event.payload[0] if event.payload else 0])
         return True
+
+    def _compact_key_of(self, stack: tuple[int, ...]) -> int:
+        assert self.compact is not None
+        # Stacks are canonical tuples kept alive by ``_intern``: their id() is a safe key.
+        key = self._compact_obj.get(id(stack))
+        if key is None:
+            key = self._compact_obj[id(stack)] = self.compact.intern(stack)
+        return key
 
     def stack(self, stack_id: int) -> tuple[int, ...]:
         """The IPs (leaf first) of a cached stack id; unknown ids give an empty stack."""
@@ -258,6 +279,8 @@ class Decoder:
         count = 0
         # Compact rows go straight to the caller's arrays (see _compact).
         compact_mids = self._compact_mids
+        row_sinks = self._row_sinks
+        row_sink: RowSink | None = None
         compact_sids = self._compact_sids
         sinks = self._sinks
         values = self.compact.values if self.compact is not None else b""
@@ -400,22 +423,34 @@ class Decoder:
                     if meta is _UNSEEN:
                         meta = self._choose(mid, base + start)
                     is_compact = mid in compact_mids
+                    row_sink = row_sinks.get(mid)
                     if first < 0:
                         first = ts
                     last_mid = mid
                     run_from = count - 1
                 last = ts
                 if is_compact:
-                    key = compact_sids.get(sid)
-                    if key is None:
+                    # Subscripts, not .get(): a hit (nearly every row) costs no method call.
+                    try:
+                        key = compact_sids[sid]
+                    except KeyError:
                         key = self.compact_stack(sid)
                     thread = threads.get(tid, tid) if v6 else tid
-                    sink = sinks.get(thread)
-                    if sink is None:
+                    try:
+                        sink = sinks[thread]
+                    except KeyError:
                         sink = self.sink(thread)
                     sink[0](ts if ts < sign else signed(ts))
                     sink[1](key)
                     sink[2](values[buf[pos]] if end > pos else values[0])
+                    pos = end
+                    continue
+                if row_sink is not None:
+                    try:
+                        key = compact_sids[sid]
+                    except KeyError:
+                        key = self.compact_stack(sid)
+                    row_sink(key, buf[pos:end])
                     pos = end
                     continue
                 if meta is None:
