@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tools.analysis.cpu import _thread_time, classify_frame, stack_samples, thread_time_intervals
+from tools.analysis.cpu import classify_frame, stack_samples, thread_time_intervals
+from tools.analysis.cpu_tally import CpuTally
 from tools.analysis.stacks import (
     KIND_ALLOC,
     KIND_ERROR,
@@ -82,30 +84,93 @@ def test_classify_frame() -> None:
     assert classify_frame("?!?", "Dekaf.") == "unresolved"
 
 
-@settings(max_examples=40, deadline=None)
-@given(
-    rows=st.lists(
-        st.tuples(
-            st.sampled_from([5, 6]),
-            st.integers(0, 40_000),
-            st.integers(0, 4),
-            st.sampled_from([KIND_ERROR, KIND_EXTERNAL, KIND_MANAGED, KIND_ALLOC]),
-        ),
-        max_size=60,
-    )
+_ROWS = st.lists(
+    st.tuples(
+        st.sampled_from([5, 6]),
+        st.integers(0, 40_000),
+        st.integers(0, 4),
+        st.sampled_from([KIND_ERROR, KIND_EXTERNAL, KIND_MANAGED, KIND_ALLOC]),
+    ),
+    max_size=60,
 )
-def test_thread_time_sums_equal_the_interval_model(rows: list[tuple[int, int, int, int]]) -> None:
-    """Per-stack and per-thread CPU/blocked time equal the interval model's, bit for bit."""
+_SYNC, _FREQ = 7_000, 3_000_000  # samples before the session start open no interval
+
+
+def _store(rows: list[tuple[int, int, int, int]]) -> SampleStore:
     store = SampleStore()
     for tid, ts, sid, kind in rows:
         store.add(tid, ts, sid, kind)
-    sync, freq = 7_000, 3_000_000  # samples before the session start open no interval
+    return store
+
+
+def _figures(tally: CpuTally) -> tuple[object, ...]:
+    return (
+        tally.time_ms(_FREQ),
+        tally.thread_ms(_FREQ),
+        tally.total,
+        tally.managed,
+        [(tid, c.managed, c.external) for tid, c in tally.threads.items()],
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=_ROWS)
+def test_folded_thread_time_equals_the_interval_model(
+    rows: list[tuple[int, int, int, int]],
+) -> None:
+    """Per-stack and per-thread CPU/blocked time equal the interval model's (float rounding)."""
+    store = _store(rows)
     by_stack: defaultdict[int, float] = defaultdict(float)
-    by_thread: dict[int, tuple[float, float]] = dict.fromkeys(store.threads, (0.0, 0.0))
-    for iv in thread_time_intervals(store, sync, freq):
+    by_thread: dict[int, tuple[float, float]] = {}
+    for iv in thread_time_intervals(store, _SYNC, _FREQ):
         by_stack[iv.stack_id] += iv.weight_ms
-        cpu, blocked = by_thread[iv.thread_id]
+        cpu, blocked = by_thread.get(iv.thread_id, (0.0, 0.0))
         by_thread[iv.thread_id] = (
             (cpu + iv.weight_ms, blocked) if iv.managed else (cpu, blocked + iv.weight_ms)
         )
-    assert _thread_time(store, sync, freq) == (by_stack, by_thread)
+    tally = CpuTally.of(store, _SYNC)
+    folded = tally.time_ms(_FREQ)
+    assert folded.keys() == by_stack.keys()
+    assert all(math.isclose(folded[k], v, rel_tol=1e-9, abs_tol=1e-9) for k, v in by_stack.items())
+    threads = tally.thread_ms(_FREQ)
+    for tid, (cpu, blocked) in by_thread.items():
+        assert math.isclose(threads[tid][0], cpu, abs_tol=1e-9)
+        assert math.isclose(threads[tid][1], blocked, abs_tol=1e-9)
+    samples = [r for r in rows if r[3] in (KIND_MANAGED, KIND_EXTERNAL)]
+    assert sum(tally.total.values()) == len(samples)
+    assert sum(tally.managed.values()) == sum(1 for r in samples if r[3] == KIND_MANAGED)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=_ROWS, cuts=st.lists(st.integers(0, 40_000), max_size=4), data=st.data())
+def test_folding_region_by_region_gives_the_same_figures(
+    rows: list[tuple[int, int, int, int]], cuts: list[int], data: st.DataObject
+) -> None:
+    """Regions that follow each other in time (sequence points) fold to the one-pass figures,
+    whatever the row order inside each region."""
+    whole = CpuTally.of(_store(rows), _SYNC)
+    tally = CpuTally(_SYNC)
+    bounds = [-1, *sorted(cuts), 40_001]
+    for low, high in zip(bounds, bounds[1:], strict=False):
+        region = [r for r in rows if low < r[1] <= high]
+        for tid, ts, sid, kind in data.draw(st.permutations(region)):
+            tally.region.add(tid, ts, sid, kind)
+        tally.fold()
+    assert tally.late == 0
+    # Thread order follows the first sample of each thread, which regions may change.
+    assert _figures(tally)[:4] == _figures(whole)[:4]
+    assert sorted(_figures(tally)[4]) == sorted(_figures(whole)[4])  # type: ignore[type-var]
+
+
+def test_a_sample_older_than_the_folded_ones_is_late() -> None:
+    """A sample that arrives after a later sample of its thread was folded opens no interval."""
+    tally = CpuTally(0)
+    for ts in (1000, 2000, 3000):
+        tally.region.add(1, ts, 1, KIND_MANAGED)
+    tally.fold()
+    tally.region.add(1, 2500, 2, KIND_MANAGED)  # before 3000: late
+    tally.region.add(1, 4000, 3, KIND_MANAGED)
+    tally.fold()
+    assert tally.late == 1
+    assert tally.time_ms(1_000_000) == {1: 3.0}  # 1000→2000→3000→4000, all on stack 1
+    assert tally.total == {1: 3, 2: 1, 3: 1}

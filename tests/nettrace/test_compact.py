@@ -61,7 +61,7 @@ def _compact_read(path: Path) -> tuple[list[Record], list[str], list[tuple[int, 
         return len(stacks) - 1
 
     def appenders(tid: int):  # type: ignore[no-untyped-def]
-        lists = records[tid] = ([], [], [])
+        lists = records.setdefault(tid, ([], [], []))  # asked again after each sequence point
         return lists[0].append, lists[1].append, lists[2].append
 
     compact = Compact(_is_sample, intern, appenders, bytes(range(256)))

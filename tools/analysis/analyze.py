@@ -58,15 +58,20 @@ def analyze_trace_file(
         return built[0].handlers()
 
     scan = TraceScan.run(
-        path, SAMPLE_KEYS | SYMBOL_KEYS, setup=setup, count_all=True, progress=progress
+        path,
+        SAMPLE_KEYS | SYMBOL_KEYS,
+        setup=setup,
+        count_all=True,
+        progress=progress,
+        fold_samples=True,
     )
     info = scan.info
     allocs, locks, gcs = built[0].allocs, built[0].locks, built[0].gcs
     frames = scan.stacks.resolve(scan.symbols)
+    assert scan.cpu is not None  # fold_samples
     cpu, threads = summarize_cpu(
-        scan.samples,
+        scan.cpu,
         frames,
-        info.sync_time_qpc,
         info.qpc_frequency,
         top=top,
         target_prefix=target_prefix,

@@ -9,21 +9,17 @@ speedscope writer and the HTML flame graph; ``summarize_cpu`` builds the report 
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections import Counter
-from collections.abc import Container, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import reduce
-from itertools import chain, compress, islice, repeat
-from operator import add, mul, sub
 from pathlib import Path
 
+from tools.analysis.cpu_tally import CpuTally
 from tools.analysis.model import StackSample
 from tools.analysis.results import CodeShare, CpuSection, MethodStat, ThreadStat
 from tools.analysis.source import ALLOC_KEYS, SAMPLE_KEYS, SYMBOL_KEYS, TraceScan
 from tools.analysis.stacks import (
     KIND_ALLOC,
-    KIND_EXTERNAL,
     KIND_MANAGED,
     SampleStore,
 )
@@ -103,65 +99,6 @@ class _Tally:
     total: Counter[int]
     managed: Counter[int]
     time_ms: dict[int, float]
-
-
-def _kind_mask(*kinds: int) -> bytes:
-    """A ``bytes.translate`` table mapping the given kinds to 1 and every other byte to 0."""
-    return bytes(1 if i in kinds else 0 for i in range(256))
-
-
-_IS_SAMPLE = _kind_mask(KIND_MANAGED, KIND_EXTERNAL)
-_IS_MANAGED = _kind_mask(KIND_MANAGED)
-_IS_NOT_MANAGED = bytes(0 if i == KIND_MANAGED else 1 for i in range(256))
-_IS_NOT_ALLOC = bytes(0 if i == KIND_ALLOC else 1 for i in range(256))
-
-
-def _tally(store: SampleStore, time_ms: dict[int, float]) -> _Tally:
-    # One C-level Counter pass over every thread's compressed ids; keys come first-seen.
-    threads = [(r.stack_ids, r.kinds.tobytes()) for r in store.threads.values()]
-    total = Counter(chain.from_iterable(compress(s, k.translate(_IS_SAMPLE)) for s, k in threads))
-    managed = Counter(
-        chain.from_iterable(compress(s, k.translate(_IS_MANAGED)) for s, k in threads)
-    )
-    return _Tally(total, managed, time_ms)
-
-
-def _thread_time(
-    store: SampleStore, sync_qpc: int, frequency: int
-) -> tuple[dict[int, float], dict[int, tuple[float, float]]]:
-    """Thread time per stack id and (cpu, blocked) ms per thread, without interval objects.
-
-    Sums run in the same order as the interval model (sample by sample, in time order), so
-    the floats equal ``thread_time_intervals``'s to the last bit.
-    """
-    # A list indexed by stack id is the cheapest accumulator; ids are small and dense.
-    size = 1 + max((max(r.stack_ids, default=0) for r in store.threads.values()), default=0)
-    acc = [0.0] * size
-    credited: set[int] = set()
-    by_thread: dict[int, tuple[float, float]] = {}
-    scale = 1000.0 / frequency
-    for tid, records in store.threads.items():
-        stamps, sids, kinds = records.time_ordered()
-        if KIND_ALLOC in kinds:
-            keep = kinds.translate(_IS_NOT_ALLOC)
-            stamps, sids, kinds = (
-                list(compress(stamps, keep)),
-                list(compress(sids, keep)),
-                bytes(compress(kinds, keep)),
-            )
-        times = list(map(mul, map(sub, stamps, repeat(sync_qpc)), repeat(scale)))
-        first = bisect_right(times, 0.0)  # intervals start at samples after the session start
-        weights = list(map(sub, islice(times, first + 1, None), islice(times, first, None)))
-        end = first + len(weights)
-        starts = sids[first:end]
-        for sid, weight in zip(starts, weights, strict=True):
-            acc[sid] += weight
-        credited.update(starts)
-        kinds = kinds[first:end]
-        cpu = reduce(add, compress(weights, kinds.translate(_IS_MANAGED)), 0.0)
-        blocked = reduce(add, compress(weights, kinds.translate(_IS_NOT_MANAGED)), 0.0)
-        by_thread[tid] = (cpu, blocked)
-    return {sid: acc[sid] for sid in credited}, by_thread
 
 
 def _leaf(frames: tuple[str, ...]) -> str:
@@ -256,17 +193,15 @@ def _share(counts: Counter[str]) -> CodeShare:
 
 
 def summarize_cpu(
-    store: SampleStore,
+    samples: CpuTally,
     frames: list[tuple[str, ...]],
-    sync_qpc: int,
     frequency: int,
     *,
     top: int = 20,
     target_prefix: str = "Dekaf.",
 ) -> tuple[CpuSection, list[ThreadStat]]:
-    """The CPU section and per-thread statistics from the collected ThreadSamples."""
-    by_stack, by_thread = _thread_time(store, sync_qpc, frequency)
-    tally = _tally(store, by_stack)
+    """The CPU section and per-thread statistics from the folded ThreadSamples."""
+    tally = _Tally(samples.total, samples.managed, samples.time_ms(frequency))
     total = sum(tally.total.values())
     managed_total = sum(tally.managed.values())
     top_self, top_managed, top_incl = _method_tables(tally, frames, total, top)
@@ -276,7 +211,7 @@ def summarize_cpu(
         samples=total,
         managed_samples=managed_total,
         external_samples=total - managed_total,
-        sampled_threads=sum(1 for r in store.threads.values() if _has_samples(r.kinds)),
+        sampled_threads=sum(1 for c in samples.threads.values() if c.managed + c.external),
         top_self=top_self,
         top_self_managed=top_managed,
         top_inclusive=top_incl,
@@ -285,27 +220,22 @@ def summarize_cpu(
         target_prefix=target_prefix,
         target_inclusive_percent=target_incl,
     )
-    return section, _thread_stats(store, by_thread)
+    return section, _thread_stats(samples, samples.thread_ms(frequency))
 
 
-def _has_samples(kinds: Container[int]) -> bool:
-    return KIND_MANAGED in kinds or KIND_EXTERNAL in kinds
-
-
-def _thread_stats(store: SampleStore, times: dict[int, tuple[float, float]]) -> list[ThreadStat]:
+def _thread_stats(samples: CpuTally, times: dict[int, tuple[float, float]]) -> list[ThreadStat]:
     stats = []
-    for tid, records in store.threads.items():
-        kinds = Counter(records.kinds)
-        n = kinds[KIND_MANAGED] + kinds[KIND_EXTERNAL]
+    for tid, clock in samples.threads.items():
+        n = clock.managed + clock.external
         if n:
             stats.append(
                 ThreadStat(
                     thread_id=tid,
                     samples=n,
-                    managed_samples=kinds[KIND_MANAGED],
-                    external_samples=kinds[KIND_EXTERNAL],
-                    cpu_ms=round(times.get(tid, (0.0, 0.0))[0], 3),
-                    blocked_ms=round(times.get(tid, (0.0, 0.0))[1], 3),
+                    managed_samples=clock.managed,
+                    external_samples=clock.external,
+                    cpu_ms=round(times[tid][0], 3),
+                    blocked_ms=round(times[tid][1], 3),
                 )
             )
     return sorted(stats, key=lambda s: -s.samples)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tools.analysis.cpu_tally import CpuTally
 from tools.analysis.stacks import KIND_ALLOC, SampleStore, StackInterner
 from tools.nettrace.model import Event, EventMetadata, ReadStats, TraceFormatError, TraceInfo
 from tools.nettrace.payloads import (
@@ -68,6 +69,7 @@ class TraceScan:
     symbols: SymbolTable = field(default_factory=SymbolTable)
     stacks: StackInterner = field(default_factory=StackInterner)
     samples: SampleStore = field(default_factory=SampleStore)
+    cpu: CpuTally | None = None
     counts: Counter[Key] = field(default_factory=Counter)
     first_ts: int | None = None
     last_ts: int | None = None
@@ -90,6 +92,7 @@ class TraceScan:
         setup: Callable[[TraceScan], dict[Key, Handler | Rows]] | None = None,
         count_all: bool = False,
         progress: Progress | None = None,
+        fold_samples: bool = False,
     ) -> TraceScan:
         """Reads ``path`` once.
 
@@ -103,6 +106,8 @@ class TraceScan:
                 that need only the stack and the payload.
             count_all: count every event in ``counts``, not only those of ``keys``.
             progress: called now and then with the bytes read so far.
+            fold_samples: fold samples into ``cpu`` at each sequence point instead of keeping
+                them in ``samples`` (flat memory; for the CPU summary).
 
         Raises:
             TraceFormatError: not a trace, or corrupt before any usable data.
@@ -111,12 +116,16 @@ class TraceScan:
             scan = cls(trace.info, trace.stats)
             handlers = setup(scan) if setup is not None else {}
             routes = _Router(set(keys) | set(handlers), handlers, with_alloc_samples)
+            sink: SampleStore | CpuTally = scan.samples
+            if fold_samples:
+                sink = scan.cpu = CpuTally(trace.info.sync_time_qpc)
             compact = Compact(
                 routes.compacts,
                 scan.stacks.intern,
-                scan.samples.appenders,
+                sink.appenders,
                 _SAMPLE_KINDS,
                 routes.rows,
+                scan.cpu.fold if scan.cpu is not None else lambda: None,
             )
             events = trace.events(
                 routes.selects, compact=compact, progress=_every(_PROGRESS_EVERY, progress)
@@ -133,6 +142,8 @@ class TraceScan:
         return scan
 
     def _totals(self, trace: TraceFile, wanted: set[Key], count_all: bool) -> None:
+        if self.cpu is not None:
+            self.cpu.fold()  # the last region
         for meta, count in trace.event_counts():
             key = (meta.provider, meta.event_id)
             if count_all or key in wanted:

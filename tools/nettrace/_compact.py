@@ -32,11 +32,13 @@ class Compact:
         intern: maps a stack (IPs, leaf first) to the caller's stack id; called once per stack
             id per sequence-point region, in file order.
         appenders: thread id -> (append timestamp, append stack id, append value); called once
-            per thread.
+            per thread and sequence-point region.
         values: 256 entries mapping the payload's first byte to the appended value (an empty
             payload reads as byte 0).
         rows: for metadata whose events need only (stack, payload), the callback that takes
             ``(caller's stack id, payload)`` per event instead of an ``Event`` (None: not so).
+        region_end: called at every sequence point, after the records before it (the runtime
+            has flushed every thread's events there); appenders are asked for again after it.
     """
 
     accept: Callable[[EventMetadata], bool]
@@ -44,6 +46,7 @@ class Compact:
     appenders: Callable[[int], tuple[Append, Append, Append]]
     values: bytes = IDENTITY
     rows: Callable[[EventMetadata], RowSink | None] = lambda meta: None
+    region_end: Callable[[], None] = lambda: None
 
 
 def signed(ts: int) -> int:

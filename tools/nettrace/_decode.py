@@ -118,6 +118,9 @@ class Decoder:
         self._stacks = {0: ()}
         self._compact_sids.clear()
         self.labels.clear()
+        if self.compact is not None:
+            self.compact.region_end()
+            self._sinks.clear()
 
     def flush_metadata(self) -> None:
         """V6 sequence point flag 2: metadata ids are no longer valid."""
