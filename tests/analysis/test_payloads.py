@@ -178,3 +178,12 @@ def test_allocation_fast_path_equals_decode(
     assert isinstance(tick, AllocationTick)
     expected = (tick.type_name, tick.bytes, tick.object_size)
     assert allocation_tick_fields(data, pointer_size) == expected
+
+
+def test_allocation_names_are_not_trusted_to_the_type_id() -> None:
+    """A TypeID seen with one name and then another (a reused id) reads each tick's own name."""
+    head = struct.pack("<IIHQQ", 100_000, 0, 1, 100_000, 0x7F00DEAD)
+    tail = struct.pack("<IQQ", 0, 0x1000, 64)
+    for name in ("System.Byte[]", "System.String", "System.Byte[]", "System.Byte"):
+        data = head + f"{name}\x00".encode("utf-16-le") + tail
+        assert allocation_tick_fields(data, 8) == (name, 100_000, 64)
