@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -35,7 +36,10 @@ def _write(path: Path, version: int, compressed: bool) -> None:
                 payload=payload, capture_thread_id=99,
             )  # fmt: skip
             if i % 9 == 0:
-                w.write_event(alloc, thread_id=tid, timestamp=1003 + i * 7, payload=b"x" * 30)
+                w.write_event(
+                    alloc, thread_id=tid, timestamp=1003 + i * 7, stack=rng.choice(stacks),
+                    payload=bytes([i % 251]) * 30,
+                )  # fmt: skip
             if i % 50 == 0:
                 w.write_event(other, thread_id=tid, timestamp=1004 + i * 7, payload=b"y")
 
@@ -137,3 +141,46 @@ def test_compact_value_table_maps_the_first_payload_byte(tmp_path: Path) -> None
     with open_trace(path) as tf:
         list(tf.events(compact=compact))
     assert Counter(seen) == {11: 375, 12: 375, 17: 375, 10: 375}
+
+
+def _discard(tid: int) -> tuple[Callable[[int], None], ...]:
+    return ([].append, [].append, [].append)
+
+
+def test_row_sinks_get_stack_and_payload_in_file_order(trace: Path) -> None:
+    """Events with a row sink arrive as (caller's stack id, payload), in order, never as Event."""
+    with open_trace(trace) as tf:
+        plain = [(ev.stack, ev.payload) for ev in tf.events() if ev.event_id == 10]
+    stacks: list[tuple[int, ...]] = []
+    rows: list[tuple[int, bytes]] = []
+
+    def intern(stack: tuple[int, ...]) -> int:
+        if stack not in stacks:
+            stacks.append(stack)
+        return stacks.index(stack)
+
+    def sink(meta: EventMetadata) -> Callable[[int, bytes], None] | None:
+        return (lambda sid, payload: rows.append((sid, payload))) if meta.event_id == 10 else None
+
+    compact = Compact(_is_sample, intern, _discard, rows=sink)
+    with open_trace(trace) as tf:
+        yielded = [ev.event_id for ev in tf.events(compact=compact)]
+    assert 10 not in yielded and yielded
+    assert [(stacks[sid], payload) for sid, payload in rows] == plain
+
+
+def test_region_end_comes_at_every_sequence_point(trace: Path) -> None:
+    """The caller hears of each sequence point, and is asked for fresh columns after it."""
+    ends: list[int] = []
+    asked: list[int] = []
+
+    def appenders(tid: int) -> tuple[Callable[[int], None], ...]:
+        asked.append(len(ends))
+        return _discard(tid)
+
+    compact = Compact(_is_sample, lambda s: 0, appenders, region_end=lambda: ends.append(1))
+    with open_trace(trace) as tf:
+        list(tf.events(compact=compact))
+        points = tf.stats.blocks.get("SPBlock", 0)
+    assert points >= 1 and len(ends) == points
+    assert len(set(asked)) > points  # columns asked for again in every region

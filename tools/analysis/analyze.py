@@ -154,6 +154,11 @@ def _notes(analysis: TraceAnalysis, scan: TraceScan, frames: list[tuple[str, ...
             f"The trace is truncated (complete data ends at byte {scan.stats.truncated_at}); "
             "the analysis covers what was written."
         )
+    if scan.cpu is not None and scan.cpu.late:
+        notes.append(
+            f"{scan.cpu.late} CPU samples arrived after a later sample of their thread, across "
+            "a sequence point; they are counted but open no thread-time interval."
+        )
     if not analysis.cpu.collected:
         notes.append(f"No CPU samples; collect with {PRESETS['cpu']}.")
     if not analysis.allocations.collected:
