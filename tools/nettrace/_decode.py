@@ -266,8 +266,9 @@ class Decoder:
         self, buf: bytes, base: int, pos: int, v6: bool, metadata: bool
     ) -> Iterator[Event]:
         n = len(buf)
-        # seq and ts are kept unmasked inside the block (mod 2^32 / 2^64 is applied when an
-        # event is built): the arithmetic is the same and the skip path stays cheaper.
+        # seq is kept unmasked inside the block (mod 2^32 is applied when an event is built):
+        # the arithmetic is the same and the skip path stays cheaper. ts is masked where it can
+        # wrap (a long delta), so it stays below 2^64.
         mid = seq = cap = proc = tid = sid = ts = size = label = 0
         step = 1 if v6 else 0
         act: bytes | None = None
@@ -386,7 +387,9 @@ class Decoder:
                             pos += 3
                         else:
                             delta, pos = varuint(buf, pos, 10)
-                            ts += delta
+                            # A step back in time is a wrapped delta: mask it here, once, so
+                            # that later rows need no wrap-around handling of their own.
+                            ts = (ts + delta) & MASK64
                 if f & 0x30:
                     if f & 0x10:
                         if v6:
