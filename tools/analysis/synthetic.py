@@ -8,6 +8,7 @@ the rundown (MethodDCEndVerbose + ModuleDCEnd) is written at the end, as the run
 from __future__ import annotations
 
 import struct
+import zlib
 from pathlib import Path
 from types import TracebackType
 
@@ -31,7 +32,10 @@ def thread_sample(managed: bool) -> bytes:
 
 def allocation_tick_v4(amount: int, type_name: str, object_size: int, kind: int = 0) -> bytes:
     """GCAllocationTick_V4 payload."""
-    head = struct.pack("<IIHQQ", amount & 0xFFFFFFFF, kind, 9, amount, 0x7FFE0000 + len(type_name))
+    type_id = 0x7FFE_0000_0000 + (
+        zlib.crc32(type_name.encode()) << 4
+    )  # one per type, as a MethodTable
+    head = struct.pack("<IIHQQ", amount & 0xFFFFFFFF, kind, 9, amount, type_id)
     return head + utf16z(type_name) + struct.pack("<IQQ", 0, 0x2000_0000, object_size)
 
 
