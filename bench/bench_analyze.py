@@ -8,10 +8,12 @@ the sampled threads, GCAllocationTick_V4 with stacks, ContentionStart_V2/Stop_V1
 start/end and suspensions, and the rundown at the end. Each analysis runs
 ``analyze_trace_file`` with its defaults (what ``pta analyze`` runs) in a fresh child process
 so its peak RSS (VmHWM) is measured alone. Wall-clock rates suffer on a busy machine, so rates
-per CPU-second of the analysing process are printed too.
+per CPU-second of the analysing process are printed too; with ``--repeat N`` each size is
+analysed N times and the median run is printed with the range of the CPU rates.
 
-    python bench/bench_analyze.py            # 50 MB and 200 MB
-    python bench/bench_analyze.py --sizes 20 # quick run
+    python bench/bench_analyze.py                        # 50 MB and 200 MB
+    python bench/bench_analyze.py --sizes 20             # quick run
+    python bench/bench_analyze.py --repeat 5 --keep /tmp/pta-bench   # steadier figures
 """
 
 from __future__ import annotations
@@ -169,13 +171,19 @@ def measure(path: Path) -> dict[str, float]:
     return result
 
 
-def _report(mb: float, r: dict[str, float]) -> None:
+def _report(mb: float, runs: list[dict[str, float]]) -> None:
+    runs = sorted(runs, key=lambda run: run["cpu_seconds"])
+    r = runs[len(runs) // 2]
     wall, cpu, events = r["seconds"], r["cpu_seconds"], r["events"]
+    spread = ""
+    if len(runs) > 1:
+        rates = [mb / run["cpu_seconds"] for run in runs]
+        spread = f" | {len(runs)} runs, CPU MB/s {min(rates):.1f}-{max(rates):.1f}"
     print(
         f"{mb:7.1f} MB  {events:>10,.0f} events | wall {wall:5.1f} s: {mb / wall:5.1f} MB/s "
         f"{events / wall:>9,.0f} events/s | CPU {cpu:5.1f} s: {mb / cpu:5.1f} MB/s "
         f"{events / cpu:>9,.0f} events/s | peak RSS {r['peak_rss_mb']:.0f} MB "
-        f"(interpreter+imports {r['baseline_rss_mb']:.0f} MB)",
+        f"(interpreter+imports {r['baseline_rss_mb']:.0f} MB){spread}",
         flush=True,
     )
 
@@ -186,6 +194,9 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 200], help="sizes in MB")
     parser.add_argument(
         "--keep", type=Path, help="build the traces in this folder and keep (and reuse) them"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="analyses per size; the median one is printed"
     )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -204,7 +215,8 @@ def main() -> int:
                 mb = path.stat().st_size / 1e6
                 print(f"built {path.name}: {mb:.1f} MB, {written:,} events in {took:.1f} s",
                       file=sys.stderr)  # fmt: skip
-            _report(path.stat().st_size / 1e6, measure(path))
+            runs = [measure(path) for _ in range(max(1, args.repeat))]
+            _report(path.stat().st_size / 1e6, runs)
             if args.keep is None:
                 path.unlink()
     return 0

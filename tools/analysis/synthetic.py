@@ -32,9 +32,8 @@ def thread_sample(managed: bool) -> bytes:
 
 def allocation_tick_v4(amount: int, type_name: str, object_size: int, kind: int = 0) -> bytes:
     """GCAllocationTick_V4 payload."""
-    type_id = 0x7FFE_0000_0000 + (
-        zlib.crc32(type_name.encode()) << 4
-    )  # one per type, as a MethodTable
+    # One TypeID per type, as the runtime's MethodTable pointers are.
+    type_id = 0x7FFE_0000_0000 + (zlib.crc32(type_name.encode()) << 4)
     head = struct.pack("<IIHQQ", amount & 0xFFFFFFFF, kind, 9, amount, type_id)
     return head + utf16z(type_name) + struct.pack("<IQQ", 0, 0x2000_0000, object_size)
 
