@@ -162,15 +162,34 @@ def test_folding_region_by_region_gives_the_same_figures(
     assert sorted(_figures(tally)[4]) == sorted(_figures(whole)[4])  # type: ignore[type-var]
 
 
-def test_a_sample_older_than_the_folded_ones_is_late() -> None:
-    """A sample that arrives after a later sample of its thread was folded opens no interval."""
+def test_a_region_older_than_the_open_interval_drops_it() -> None:
+    """A region starting before its thread's last sample (overlap) is counted as late; the
+    open interval is dropped there and the region's own intervals still count."""
     tally = CpuTally(0)
     for ts in (1000, 2000, 3000):
         tally.region.add(1, ts, 1, KIND_MANAGED)
     tally.fold()
-    tally.region.add(1, 2500, 2, KIND_MANAGED)  # before 3000: late
+    tally.region.add(1, 2500, 2, KIND_MANAGED)  # before 3000: the regions overlap
     tally.region.add(1, 4000, 3, KIND_MANAGED)
     tally.fold()
     assert tally.late == 1
-    assert tally.time_ms(1_000_000) == {1: 3.0}  # 1000→2000→3000→4000, all on stack 1
+    assert tally.time_ms(1_000_000) == {1: 2.0, 2: 1.5}
     assert tally.total == {1: 3, 2: 1, 3: 1}
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=_ROWS, cut=st.integers(0, 40_000))
+def test_tallies_of_consecutive_parts_merge_into_the_whole(
+    rows: list[tuple[int, int, int, int]], cut: int
+) -> None:
+    """Two parts of a trace tallied apart (stack ids of their own) merge into the one-pass
+    tally: what the parallel reader relies on."""
+    rows = sorted(rows, key=lambda r: r[1])  # file order: the early part's rows come first
+    whole = CpuTally.of(_store(rows), _SYNC)
+    early = CpuTally.of(_store([r for r in rows if r[1] <= cut]), _SYNC)
+    # The later part numbers its stacks its own way: 10 + old id, mapped back on merge.
+    later = CpuTally.of(_store([(t, ts, 10 + s, k) for t, ts, s, k in rows if ts > cut]), _SYNC)
+    early.merge(later, [0] * 10 + list(range(5)))
+    assert _figures(early)[:4] == _figures(whole)[:4]
+    assert early.late == whole.late == 0
+    assert list(early.threads) == list(whole.threads)

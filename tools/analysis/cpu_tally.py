@@ -10,7 +10,7 @@ Time is summed in integer clock ticks, so the totals do not depend on the order 
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,8 +35,13 @@ _IS_NOT_ALLOC = bytes(0 if i == KIND_ALLOC else 1 for i in range(256))
 
 @dataclass(slots=True)
 class ThreadClock:
-    """One thread's running figures: its last sample (the open interval) and its totals."""
+    """One thread's figures: its first and last interval samples and its totals.
 
+    ``first_ts`` is the first sample after the session start (where the thread's intervals
+    begin); ``last_*`` is the last one, whose interval stays open until a later sample.
+    """
+
+    first_ts: int | None = None
     last_ts: int | None = None
     last_sid: int = 0
     last_kind: int = 0
@@ -49,13 +54,17 @@ class ThreadClock:
 class CpuTally:
     """Samples per stack, thread time per stack and per thread, folded region by region.
 
+    Each region's intervals are credited on their own; between regions, a thread's open
+    interval runs to its first sample of the next region. Tallies of consecutive parts of a
+    trace therefore :meth:`merge` into exactly the tally of the whole.
+
     Attributes:
         region: the current region's samples (what the reader appends to).
         total: managed + external samples per stack id.
         managed: managed samples per stack id.
         threads: per thread, in first-sample order, its clock.
-        late: samples that arrived after a later sample of their thread had been folded (the
-            regions overlapped in time); they are counted but open no interval.
+        late: region starts that were older than the thread's last sample of the region before
+            (regions overlapping in time); the open interval is dropped there.
     """
 
     def __init__(self, sync_qpc: int) -> None:
@@ -83,53 +92,97 @@ class CpuTally:
     def fold(self) -> None:
         """Credits the current region's samples and starts an empty region."""
         for tid, records in self.region.threads.items():
+            part = self._fold_thread(*records.time_ordered())
             clock = self.threads.get(tid)
             if clock is None:
-                clock = self.threads[tid] = ThreadClock()
-            self._fold_thread(clock, *records.time_ordered())
+                self.threads[tid] = part
+            else:
+                self._stitch(clock, part)
         self.region = SampleStore()
 
-    def _fold_thread(
-        self, clock: ThreadClock, stamps: list[int], sids: list[int], kinds: bytes
-    ) -> None:
+    def merge(self, later: CpuTally, stack_ids: list[int]) -> None:
+        """Adds the tally of the part of the trace that follows this one.
+
+        Args:
+            later: the following part's tally (its regions all come after this one's).
+            stack_ids: ``later``'s stack ids mapped to this tally's (index = its id).
+        """
+        ids = stack_ids.__getitem__
+        self.total.update({ids(sid): n for sid, n in later.total.items()})
+        self.managed.update({ids(sid): n for sid, n in later.managed.items()})
+        self.late += later.late
+        for sid in later._credited:
+            self._add_ticks(ids(sid), later._ticks[sid])
+        for tid, part in later.threads.items():
+            part.last_sid = ids(part.last_sid)
+            clock = self.threads.get(tid)
+            if clock is None:
+                self.threads[tid] = part
+            else:
+                self._stitch(clock, part)
+
+    def _stitch(self, clock: ThreadClock, part: ThreadClock) -> None:
+        """Appends a later part's figures of one thread to ``clock``."""
+        clock.managed += part.managed
+        clock.external += part.external
+        clock.cpu_ticks += part.cpu_ticks
+        clock.blocked_ticks += part.blocked_ticks
+        if part.first_ts is None:
+            return
+        if clock.last_ts is not None:
+            if part.first_ts >= clock.last_ts:  # the open interval ends at the part's start
+                weight = part.first_ts - clock.last_ts
+                self._add_ticks(clock.last_sid, weight)
+                if clock.last_kind == KIND_MANAGED:
+                    clock.cpu_ticks += weight
+                else:
+                    clock.blocked_ticks += weight
+            else:
+                self.late += 1
+        else:
+            clock.first_ts = part.first_ts
+        clock.last_ts, clock.last_sid, clock.last_kind = part.last_ts, part.last_sid, part.last_kind
+
+    def _fold_thread(self, stamps: list[int], sids: list[int], kinds: bytes) -> ThreadClock:
+        """One thread's figures for one region, its intervals credited."""
         if KIND_ALLOC in kinds:  # allocation ticks are not CPU samples here
             keep = kinds.translate(_IS_NOT_ALLOC)
             stamps, sids = list(compress(stamps, keep)), list(compress(sids, keep))
             kinds = bytes(compress(kinds, keep))
         self.total.update(compress(sids, kinds.translate(_IS_SAMPLE)))
         self.managed.update(compress(sids, kinds.translate(_IS_MANAGED)))
-        clock.managed += kinds.count(KIND_MANAGED)
-        clock.external += kinds.count(KIND_EXTERNAL)
-        # Intervals run between samples after the session start, from the thread's open one.
-        first = bisect_right(stamps, self._sync)
-        if clock.last_ts is not None:
-            on_time = bisect_left(stamps, clock.last_ts, first)
-            self.late += on_time - first
-            first = on_time
+        part = ThreadClock(managed=kinds.count(KIND_MANAGED), external=kinds.count(KIND_EXTERNAL))
+        first = bisect_right(stamps, self._sync)  # intervals start after the session start
         if first == len(stamps):
-            return
+            return part
         starts, start_sids, start_kinds = stamps[first:], sids[first:], kinds[first:]
-        if clock.last_ts is not None:
-            starts.insert(0, clock.last_ts)
-            start_sids.insert(0, clock.last_sid)
-            start_kinds = bytes((clock.last_kind,)) + start_kinds
         weights = list(map(sub, starts[1:], starts))
         self._credit(start_sids, weights)
         credited_kinds = start_kinds[: len(weights)]
-        clock.cpu_ticks += sum(compress(weights, credited_kinds.translate(_IS_MANAGED)))
-        clock.blocked_ticks += sum(compress(weights, credited_kinds.translate(_IS_NOT_MANAGED)))
-        clock.last_ts, clock.last_sid, clock.last_kind = starts[-1], start_sids[-1], start_kinds[-1]
+        part.cpu_ticks = sum(compress(weights, credited_kinds.translate(_IS_MANAGED)))
+        part.blocked_ticks = sum(compress(weights, credited_kinds.translate(_IS_NOT_MANAGED)))
+        part.first_ts = starts[0]
+        part.last_ts, part.last_sid, part.last_kind = starts[-1], start_sids[-1], start_kinds[-1]
+        return part
 
     def _credit(self, sids: list[int], weights: list[int]) -> None:
         credited = sids[: len(weights)]
-        ticks = self._ticks
         if credited:
-            top = max(credited)
-            if top >= len(ticks):
-                ticks.extend([0] * (top + 1 - len(ticks)))
+            self._grow(max(credited))
+        ticks = self._ticks
         for sid, weight in zip(credited, weights, strict=True):
             ticks[sid] += weight
         self._credited.update(credited)
+
+    def _add_ticks(self, sid: int, weight: int) -> None:
+        self._grow(sid)
+        self._ticks[sid] += weight
+        self._credited.add(sid)
+
+    def _grow(self, sid: int) -> None:
+        ticks = self._ticks
+        if sid >= len(ticks):
+            ticks.extend([0] * (sid + 1 - len(ticks)))
 
     def time_ms(self, frequency: int) -> dict[int, float]:
         """Thread time per stack id (ms), for the stacks that started an interval."""
