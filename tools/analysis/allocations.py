@@ -64,6 +64,19 @@ class AllocationCollector:
                 row[2] += size
                 row[3] += 1
 
+    def merge(self, later: AllocationCollector, stack_ids: list[int]) -> None:
+        """Adds the ticks of a later part of the trace (``stack_ids`` maps its stack ids)."""
+        self.ticks += later.ticks
+        self.bytes += later.bytes
+        rows = self.rows
+        for (sid, name), values in later.rows.items():
+            row = rows.get((stack_ids[sid], name))
+            if row is None:
+                rows[(stack_ids[sid], name)] = list(values)
+            else:
+                for i, value in enumerate(values):
+                    row[i] += value
+
     def volumes(self) -> tuple[dict[str, _Volume], dict[int, dict[str, _Volume]]]:
         """Volumes by type and by (site, type), each in first-seen order."""
         by_type: defaultdict[str, _Volume] = defaultdict(_Volume)

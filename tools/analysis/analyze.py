@@ -1,24 +1,14 @@
-"""The one-pass driver: read a trace once, run every analysis, return a ``TraceAnalysis``."""
+"""The driver: read a trace once (in parts on several cores when big), run every analysis."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from tools.analysis.allocations import AllocationCollector
-from tools.analysis.contention import ContentionCollector
 from tools.analysis.cpu import summarize_cpu
 from tools.analysis.deadlock import assess
-from tools.analysis.gc import GCCollector
+from tools.analysis.parallel import default_workers, plan, scan_in_parts, scan_window
 from tools.analysis.results import TraceAnalysis, TraceHeader
-from tools.analysis.source import (
-    SAMPLE_KEYS,
-    SYMBOL_KEYS,
-    Handler,
-    Key,
-    Progress,
-    Rows,
-    TraceScan,
-)
+from tools.analysis.source import Progress, TraceScan
 from tools.nettrace.payloads import RUNTIME, SAMPLER
 
 PRESETS = {
@@ -37,6 +27,7 @@ def analyze_trace_file(
     messages: int | None = None,
     target_prefix: str = "Dekaf.",
     progress: Progress | None = None,
+    workers: int | None = None,
 ) -> TraceAnalysis:
     """Reads ``path`` once and runs every analysis.
 
@@ -46,27 +37,20 @@ def analyze_trace_file(
         messages: messages the run produced/consumed, for per-message allocation sites.
         target_prefix: namespace prefix of the code under study (``Dekaf.``).
         progress: called now and then with the bytes read.
+        workers: processes reading parts of the trace at once (None: one per core for big
+            plain ``.nettrace`` files); the analysis is the same whatever the number.
 
     Raises:
         TraceFormatError: the file is not a readable trace.
     """
     path = Path(path)
-    built: list[_Collectors] = []
-
-    def setup(scan: TraceScan) -> dict[Key, Handler | Rows]:
-        built.append(_Collectors(scan))
-        return built[0].handlers()
-
-    scan = TraceScan.run(
-        path,
-        SAMPLE_KEYS | SYMBOL_KEYS,
-        setup=setup,
-        count_all=True,
-        progress=progress,
-        fold_samples=True,
-    )
+    windows = plan(path, default_workers(path) if workers is None else workers)
+    if windows:
+        scan, collectors = scan_in_parts(path, windows, progress)
+    else:
+        scan, collectors = scan_window(path, None, progress)
     info = scan.info
-    allocs, locks, gcs = built[0].allocs, built[0].locks, built[0].gcs
+    allocs, locks, gcs = collectors.allocs, collectors.locks, collectors.gcs
     frames = scan.stacks.resolve(scan.symbols)
     assert scan.cpu is not None  # fold_samples
     cpu, threads = summarize_cpu(
@@ -93,30 +77,6 @@ def analyze_trace_file(
     )
     analysis.notes = _notes(analysis, scan, frames)
     return analysis
-
-
-class _Collectors:
-    """The analyses that need more than samples, fed by the pass through handlers."""
-
-    def __init__(self, scan: TraceScan) -> None:
-        info = scan.info
-        self.allocs = AllocationCollector(info.pointer_size)
-        self.locks = ContentionCollector(scan.stacks, info.pointer_size, info.qpc_frequency)
-        self.gcs = GCCollector(info.pointer_size)
-
-    def handlers(self) -> dict[Key, Handler | Rows]:
-        """(provider, event id) → callback."""
-        return {
-            (RUNTIME, 10): Rows(self.allocs.on_tick),
-            (RUNTIME, 81): self.locks.on_contention_start,
-            (RUNTIME, 91): self.locks.on_contention_stop,
-            (RUNTIME, 301): self.locks.on_wait_start,
-            (RUNTIME, 302): self.locks.on_wait_stop,
-            (RUNTIME, 1): self.gcs.on_start,
-            (RUNTIME, 2): self.gcs.on_end,
-            (RUNTIME, 9): self.gcs.on_suspend,
-            (RUNTIME, 3): self.gcs.on_restart,
-        }
 
 
 def _header(path: Path, scan: TraceScan) -> TraceHeader:

@@ -26,7 +26,7 @@ from tools.nettrace.payloads import (
     ModuleInfo,
     decode,
 )
-from tools.nettrace.reader import Compact, TraceFile, open_trace
+from tools.nettrace.reader import Compact, TraceFile, Window, open_trace
 from tools.nettrace.symbols import SymbolTable
 
 Key = tuple[str, int]
@@ -70,6 +70,8 @@ class TraceScan:
     stacks: StackInterner = field(default_factory=StackInterner)
     samples: SampleStore = field(default_factory=SampleStore)
     cpu: CpuTally | None = None
+    deferred: list[tuple[int, Event]] = field(default_factory=list)
+    _router: _Router | None = field(default=None, repr=False)
     counts: Counter[Key] = field(default_factory=Counter)
     first_ts: int | None = None
     last_ts: int | None = None
@@ -93,6 +95,8 @@ class TraceScan:
         count_all: bool = False,
         progress: Progress | None = None,
         fold_samples: bool = False,
+        window: Window | None = None,
+        defer_events: bool = False,
     ) -> TraceScan:
         """Reads ``path`` once.
 
@@ -108,6 +112,10 @@ class TraceScan:
             progress: called now and then with the bytes read so far.
             fold_samples: fold samples into ``cpu`` at each sequence point instead of keeping
                 them in ``samples`` (flat memory; for the CPU summary).
+            window: read only these blocks of the file (see ``tools.analysis.parallel``).
+            defer_events: keep the events meant for handlers and symbols in ``deferred``, each
+                with the number of stacks interned before it, instead of handling them (a
+                part of a trace scanned apart; :meth:`replay` handles them later).
 
         Raises:
             TraceFormatError: not a trace, or corrupt before any usable data.
@@ -115,7 +123,7 @@ class TraceScan:
         with open_trace(path) as trace:
             scan = cls(trace.info, trace.stats)
             handlers = setup(scan) if setup is not None else {}
-            routes = _Router(set(keys) | set(handlers), handlers, with_alloc_samples)
+            routes = scan._router = _Router(set(keys) | set(handlers), handlers, with_alloc_samples)
             sink: SampleStore | CpuTally = scan.samples
             if fold_samples:
                 sink = scan.cpu = CpuTally(trace.info.sync_time_qpc)
@@ -128,10 +136,16 @@ class TraceScan:
                 scan.cpu.fold if scan.cpu is not None else lambda: None,
             )
             events = trace.events(
-                routes.selects, compact=compact, progress=_every(_PROGRESS_EVERY, progress)
+                routes.selects,
+                compact=compact,
+                progress=_every(_PROGRESS_EVERY, progress),
+                window=window,
             )
             try:
-                scan._consume(events, routes)
+                if defer_events:
+                    scan._defer(events)
+                else:
+                    scan._consume(events, routes)
             except TraceFormatError as exc:
                 scan._totals(trace, routes.wanted, count_all)
                 if not scan.counts:  # nothing usable before the damage: not a trace to us
@@ -150,6 +164,15 @@ class TraceScan:
                 self.counts[key] += count
         if trace.time_range is not None:
             self.first_ts, self.last_ts = trace.time_range
+
+    def replay(self, events: Iterable[Event]) -> None:
+        """Handles events deferred by a scan of another part of the trace, as :meth:`run` does."""
+        assert self._router is not None
+        self._consume(events, self._router)
+
+    def _defer(self, events: Iterable[Event]) -> None:
+        stacks = self.stacks.stacks
+        self.deferred.extend((len(stacks), ev) for ev in events)
 
     def _consume(self, events: Iterable[Event], routes: _Router) -> None:
         # Samples never get here (the reader appends them itself); the events that do are the

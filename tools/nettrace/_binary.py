@@ -81,6 +81,16 @@ class Stream:
             left -= len(part)
         return b"".join(parts)
 
+    def seek(self, pos: int) -> None:
+        """Continue at absolute offset ``pos`` (a seekable file)."""
+        self._f.seek(pos)
+        self.pos = pos
+
+    def skip(self, n: int) -> None:
+        """Skip ``n`` bytes without reading them (a seekable file; the end is found later)."""
+        self._f.seek(n, 1)
+        self.pos += n
+
     def u8(self) -> int:
         """One unsigned byte."""
         return self.read(1)[0]

@@ -70,19 +70,10 @@ class FastSerializerReader:
         """Yield ``(type name, payload offset, payload)`` until the NullReference end tag."""
         s = self._s
         while True:
-            tag_at = s.pos
-            tag = s.u8()
-            if tag == NULL_REFERENCE:
+            header = self._block_header()
+            if header is None:
                 return
-            if tag != self.begin_tag:
-                raise corrupt(tag_at, f"unexpected tag {tag}", "a begin-object or end tag")
-            name, version = self._object_type()
-            if version > 2 or version < 0:
-                raise corrupt(tag_at, f"{name} version {version}", "block version <= 2")
-            size_at = s.pos
-            size = s.i32()
-            if size < 0 or size > MAX_BLOCK:
-                raise corrupt(size_at, f"block size {size}", "a plausible block size")
+            name, size = header
             padding = -s.pos % 4
             if padding and s.read(padding) != b"\x00" * padding:
                 raise corrupt(s.pos - padding, "non-zero alignment padding", "zero padding")
@@ -90,6 +81,40 @@ class FastSerializerReader:
             payload = s.read(size)
             self._end_object()
             yield name, offset, payload
+
+    def skim(self) -> Iterator[tuple[str, int, int]]:
+        """Yield ``(type name, object start, object end)`` per object, payloads skipped.
+
+        Only for a seekable file: a payload cut short shows as ``Truncated`` at its end tag.
+        """
+        s = self._s
+        while True:
+            start = s.pos
+            header = self._block_header()
+            if header is None:
+                return
+            name, size = header
+            s.skip(-s.pos % 4 + size)
+            self._end_object()
+            yield name, start, s.pos
+
+    def _block_header(self) -> tuple[str, int] | None:
+        """The next object's type name and payload size, or None at the end tag."""
+        s = self._s
+        tag_at = s.pos
+        tag = s.u8()
+        if tag == NULL_REFERENCE:
+            return None
+        if tag != self.begin_tag:
+            raise corrupt(tag_at, f"unexpected tag {tag}", "a begin-object or end tag")
+        name, version = self._object_type()
+        if version > 2 or version < 0:
+            raise corrupt(tag_at, f"{name} version {version}", "block version <= 2")
+        size_at = s.pos
+        size = s.i32()
+        if size < 0 or size > MAX_BLOCK:
+            raise corrupt(size_at, f"block size {size}", "a plausible block size")
+        return name, size
 
     def _object_type(self) -> tuple[str, int]:
         s = self._s

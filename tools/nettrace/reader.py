@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -36,10 +37,44 @@ from tools.nettrace.model import (
     TraceInfo,
 )
 
-__all__ = ["Compact", "TraceFile", "decode_fields", "open_trace", "read_all"]
+__all__ = [
+    "Block",
+    "Compact",
+    "TraceFile",
+    "Window",
+    "block_layout",
+    "decode_fields",
+    "open_trace",
+    "read_all",
+]
 
 Select = Callable[[EventMetadata], bool]
 Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Block:
+    """Where one block of a NetTrace V4/V5 file lies: its type name and object byte range."""
+
+    kind: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Window:
+    """Consecutive blocks of a plain NetTrace V4/V5 file to read on their own.
+
+    Attributes:
+        start: offset of the first block's object (None: right after the header).
+        stop: offset where reading stops, a block boundary (None: the end of the stream).
+        metadata: offsets of the MetadataBlock objects before ``start``, read first (not
+            counted) so that the window's events can be decoded.
+    """
+
+    start: int | None = None
+    stop: int | None = None
+    metadata: tuple[int, ...] = ()
 
 
 class TraceFile:
@@ -118,6 +153,7 @@ class TraceFile:
         *,
         compact: Compact | None = None,
         progress: Progress | None = None,
+        window: Window | None = None,
     ) -> Iterator[Event]:
         """Yield the events in file order, block by block.
 
@@ -130,6 +166,9 @@ class TraceFile:
             compact: events it accepts are appended to the caller's records instead of being
                 yielded (the fast path for samples).
             progress: called after every block with the bytes read so far.
+            window: read only these blocks (plain NetTrace V4/V5 files; see
+                :func:`block_layout`). A window that starts after a sequence point decodes
+                exactly as it does in a whole read.
 
         Raises:
             TraceFormatError: corrupt data inside a complete block (a stream that simply
@@ -142,7 +181,7 @@ class TraceFile:
         self._progress = progress
         if self._fs is None:
             return self._events_v6()
-        return self._events_fs(self._fs)
+        return self._events_fs(self._fs, window)
 
     def _restart(self) -> None:
         # Callers may hold on to ``stats``: reset the same object rather than replacing it.
@@ -153,12 +192,16 @@ class TraceFile:
         self._stream, self._fs, self.format, self.info = self._open()
         self._decoder = Decoder(self.info.pointer_size, None, self.stats)
 
-    def _events_fs(self, fs: FastSerializerReader) -> Iterator[Event]:
+    def _events_fs(self, fs: FastSerializerReader, window: Window | None) -> Iterator[Event]:
         decoder, stats, stream = self._decoder, self.stats, self._stream
         blocks = stats.blocks
         progress = self._progress
         v3 = self.format == "netperf-v3"
+        stop = None
         try:
+            if window is not None:
+                self._enter(fs, window)
+                stop = window.stop
             for kind, offset, payload in fs.objects():
                 blocks[kind] = blocks.get(kind, 0) + 1
                 if kind == "EventBlock":
@@ -175,9 +218,26 @@ class TraceFile:
                 stats.bytes_read = stream.pos
                 if progress is not None:
                     progress(stream.pos)
+                if stop is not None and stream.pos >= stop:
+                    return
             stats.bytes_read = stream.pos
         except Truncated:
             self._truncated()
+
+    def _enter(self, fs: FastSerializerReader, window: Window) -> None:
+        if self.format != "nettrace-v4" or len(self._handles) != 1:  # one handle: no zip
+            raise ValueError(f"{self.path.name}: windows need a plain NetTrace V4/V5 file")
+        for offset in window.metadata:
+            self._stream.seek(offset)
+            for kind, at, payload in fs.objects():
+                if kind != "MetadataBlock":
+                    raise TraceFormatError(
+                        f"block at {offset} is a {kind}", offset=at, expected="a MetadataBlock"
+                    )
+                self._decoder.metadata_block_v4(payload, at)
+                break
+        if window.start is not None:
+            self._stream.seek(window.start)
 
     def _events_v6(self) -> Iterator[Event]:
         decoder, stats, stream = self._decoder, self.stats, self._stream
@@ -227,6 +287,27 @@ def open_trace(path: str | Path) -> TraceFile:
         OSError: the file cannot be opened.
     """
     return TraceFile(Path(path))
+
+
+def block_layout(path: str | Path) -> list[Block] | None:
+    """The blocks of a plain NetTrace V4/V5 file, read without their payloads.
+
+    None for other formats and zipped traces (they cannot be read from the middle). A file cut
+    short gives the blocks that are complete.
+
+    Raises:
+        TraceFormatError: not a trace, or corrupt before the first block.
+    """
+    with open_trace(path) as trace:
+        if trace.format != "nettrace-v4" or trace._fs is None or len(trace._handles) != 1:
+            return None
+        blocks: list[Block] = []
+        try:
+            for kind, start, end in trace._fs.skim():
+                blocks.append(Block(kind, start, end))
+        except (Truncated, TraceFormatError):
+            pass  # the whole read reports it; the layout stops at the last good block
+        return blocks
 
 
 def read_all(
