@@ -186,7 +186,7 @@ def _report(mb: float, runs: list[dict[str, float]]) -> None:
         spread = f" | {len(runs)} runs, CPU MB/s {min(rates):.1f}-{max(rates):.1f}"
     print(
         f"{mb:7.1f} MB  {events:>10,.0f} events | wall {wall:5.1f} s: {mb / wall:5.1f} MB/s "
-        f"{events / wall:>9,.0f} events/s | CPU {cpu:5.1f} s: {mb / cpu:5.1f} MB/s "
+        f"{events / wall:>9,.0f} events/s | parent CPU {cpu:5.1f} s: {mb / cpu:5.1f} MB/s "
         f"{events / cpu:>9,.0f} events/s | peak RSS {r['peak_rss_mb']:.0f} MB "
         f"(interpreter+imports {r['baseline_rss_mb']:.0f} MB), per worker "
         f"{r['worker_peak_rss_mb']:.0f} MB{spread}",

@@ -44,9 +44,10 @@ def analyze_trace_file(
         TraceFormatError: the file is not a readable trace.
     """
     path = Path(path)
-    windows = plan(path, default_workers(path) if workers is None else workers)
+    workers = default_workers(path) if workers is None else workers
+    windows = plan(path, workers)
     if windows:
-        scan, collectors = scan_in_parts(path, windows, progress)
+        scan, collectors = scan_in_parts(path, windows, workers, progress)
     else:
         scan, collectors = scan_window(path, None, progress)
     info = scan.info

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -45,6 +45,9 @@ from tools.nettrace.reader import Window, block_layout
 PARALLEL_FROM_BYTES = 16 << 20
 """Below this a trace reads faster in one process than the workers take to start."""
 MIN_PART_BYTES = 4 << 20
+MAX_PART_BYTES = 16 << 20
+"""Parts stay this small whatever the trace's size, so a worker's memory (and what it sends
+back) stays flat as traces grow."""
 
 
 class Collectors:
@@ -96,9 +99,10 @@ def default_workers(path: Path) -> int:
     return max(1, cores or 1) if big else 1
 
 
-def plan(path: Path, parts: int) -> list[Window]:
-    """Windows of about equal size cut at sequence points ([] when the file cannot split)."""
-    if parts < 2:
+def plan(path: Path, workers: int) -> list[Window]:
+    """Windows of about equal size cut at sequence points, at least one per worker and none
+    over ``MAX_PART_BYTES`` where the sequence points allow ([] when the file cannot split)."""
+    if workers < 2:
         return []
     try:
         blocks = block_layout(path)
@@ -107,6 +111,7 @@ def plan(path: Path, parts: int) -> list[Window]:
     if not blocks:
         return []
     size = blocks[-1].end
+    parts = max(workers, -(-size // MAX_PART_BYTES))
     parts = min(parts, size // max(1, MIN_PART_BYTES))
     cuts: list[int] = []
     points = [b.end for b in blocks if b.kind == "SPBlock" and b is not blocks[-1]]
@@ -185,16 +190,27 @@ def _add_stats(stats: ReadStats, later: ReadStats) -> None:
 
 
 def scan_in_parts(
-    path: Path, windows: list[Window], progress: Progress | None
+    path: Path, windows: list[Window], workers: int, progress: Progress | None
 ) -> tuple[TraceScan, Collectors]:
-    """The first window scanned here, the others by worker processes, merged in order."""
-    with _pool(len(windows) - 1) as pool:
-        futures = [_submit(pool, path, w) for w in windows[1:]]
+    """The first window scanned here, the others by ``workers`` processes, merged in order.
+
+    At most one part per worker is queued or waiting to be merged, so memory stays bounded.
+    """
+    later = deque(windows[1:])
+    queued: deque[tuple[Window, Future[Part] | None]] = deque()
+    with _pool(workers) as pool:
+
+        def fill() -> None:
+            while later and len(queued) < workers:
+                window = later.popleft()
+                queued.append((window, _submit(pool, path, window)))
+
+        fill()
         scan, collectors = scan_window(path, windows[0], progress)
-        for window, future in zip(windows[1:], futures, strict=True):
-            if scan.error is not None:  # a single pass stops at the first corrupt record
-                break
+        while queued and scan.error is None:  # one pass stops at the first corrupt record
+            window, future = queued.popleft()
             merge(scan, collectors, _result(future, path, window))
+            fill()
             if progress is not None:
                 progress(scan.stats.bytes_read)
     return scan, collectors
