@@ -138,13 +138,13 @@ def _extras(
     return written
 
 
-def child(path: str) -> None:
+def child(path: str, jobs: int | None) -> None:
     """Runs one analysis and prints timing and peak memory as JSON (used in a child process)."""
     from tools.analysis.analyze import analyze_trace_file
 
     baseline = _vm_hwm_kb()
     started, cpu_started = time.perf_counter(), time.process_time()
-    analysis = analyze_trace_file(path)
+    analysis = analyze_trace_file(path, workers=jobs)
     elapsed = time.perf_counter() - started
     result = {
         "seconds": elapsed,
@@ -166,10 +166,10 @@ def _vm_hwm_kb() -> int:
     return 0
 
 
-def measure(path: Path) -> dict[str, float]:
+def measure(path: Path, jobs: int | None) -> dict[str, float]:
     """Runs :func:`child` in a fresh interpreter."""
     out = subprocess.run(
-        [sys.executable, __file__, "--child", str(path)],
+        [sys.executable, __file__, "--child", str(path), *(["--jobs", str(jobs)] if jobs else [])],
         capture_output=True, text=True, check=True, cwd=REPO,
     )  # fmt: skip
     result: dict[str, float] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -204,10 +204,13 @@ def main() -> int:
     parser.add_argument(
         "--repeat", type=int, default=1, help="analyses per size; the median one is printed"
     )
+    parser.add_argument(
+        "--jobs", type=int, help="processes reading each trace (default: pta analyze's choice)"
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child)
+        child(args.child, args.jobs)
         return 0
     with tempfile.TemporaryDirectory(prefix="pta-bench-") as tmp:
         folder = args.keep or Path(tmp)
@@ -221,7 +224,7 @@ def main() -> int:
                 mb = path.stat().st_size / 1e6
                 print(f"built {path.name}: {mb:.1f} MB, {written:,} events in {took:.1f} s",
                       file=sys.stderr)  # fmt: skip
-            runs = [measure(path) for _ in range(max(1, args.repeat))]
+            runs = [measure(path, args.jobs) for _ in range(max(1, args.repeat))]
             _report(path.stat().st_size / 1e6, runs)
             if args.keep is None:
                 path.unlink()

@@ -42,6 +42,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--target-prefix", default="Dekaf.", help="namespace prefix of the code under study"
     )
     parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        help="processes reading the trace (default: one per core for .nettrace files of 16 MB "
+        "and more; 1 reads in this process); the result is the same",
+    )
+    parser.add_argument(
         "--repo",
         type=Path,
         help="the target repository: link hot methods, allocation and lock sites to file:line "
@@ -103,9 +109,12 @@ def read_progress(path: str) -> Iterator[Callable[[int], None] | None]:
     from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, TextColumn
 
     columns = (SpinnerColumn(), TextColumn("reading"), BarColumn(), DownloadColumn())
-    with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
+    # No refresh thread: the bar redraws on each update, and a process without other threads
+    # may fork its trace-reading workers (faster to start than fresh interpreters).
+    console = Console(stderr=True)
+    with Progress(*columns, console=console, transient=True, auto_refresh=False) as bar:
         task = bar.add_task("read", total=size)
-        yield lambda done: bar.update(task, completed=done)
+        yield lambda done: bar.update(task, completed=done, refresh=True)
 
 
 def usage_error(args: argparse.Namespace) -> str | None:
@@ -172,6 +181,7 @@ def analyse(args: argparse.Namespace) -> TraceAnalysis:
             messages=args.messages,
             target_prefix=args.target_prefix,
             progress=progress,
+            workers=args.jobs,
         )
 
 
