@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import threading
+from bisect import bisect_left
 from collections import Counter, deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -113,11 +114,10 @@ def plan(path: Path, workers: int) -> list[Window]:
     size = blocks[-1].end
     parts = max(workers, -(-size // MAX_PART_BYTES))
     parts = min(parts, size // max(1, MIN_PART_BYTES))
-    cuts: list[int] = []
     points = [b.end for b in blocks if b.kind == "SPBlock" and b is not blocks[-1]]
+    cuts: list[int] = []
     for k in range(1, parts):
-        target = size * k // parts
-        best = min(points, key=lambda end: abs(end - target), default=None)
+        best = _nearest(points, size * k // parts)
         if best is not None and (not cuts or best > cuts[-1]):
             cuts.append(best)
     if not cuts:
@@ -129,6 +129,13 @@ def plan(path: Path, workers: int) -> list[Window]:
         Window(start, stop, tuple(m for m in metadata if start is not None and m < start))
         for start, stop in zip(starts, stops, strict=True)
     ]
+
+
+def _nearest(points: list[int], target: int) -> int | None:
+    """The point nearest ``target`` in a sorted list (None when empty)."""
+    i = bisect_left(points, target)
+    near = points[max(0, i - 1) : i + 1]
+    return min(near, key=lambda point: abs(point - target)) if near else None
 
 
 def scan_part(path: str, window: Window) -> Part:

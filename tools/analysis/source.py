@@ -31,6 +31,7 @@ from tools.nettrace.symbols import SymbolTable
 
 Key = tuple[str, int]
 Handler = Callable[[Event], None]
+Progress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,6 @@ class Rows:
 
     handle: Callable[[int, bytes], None]
 
-
-Progress = Callable[[int], None]
 
 SAMPLE_KEYS: frozenset[Key] = frozenset({(SAMPLER, 0)})
 ALLOC_KEYS: frozenset[Key] = frozenset({(RUNTIME, 10)})
