@@ -224,8 +224,12 @@ class TraceFile:
         except Truncated:
             self._truncated()
 
+    def splittable(self) -> bool:
+        """A plain (not zipped) NetTrace V4/V5 file: it can be read from a block's offset."""
+        return self.format == "nettrace-v4" and self._fs is not None and len(self._handles) == 1
+
     def _enter(self, fs: FastSerializerReader, window: Window) -> None:
-        if self.format != "nettrace-v4" or len(self._handles) != 1:  # one handle: no zip
+        if not self.splittable():
             raise ValueError(f"{self.path.name}: windows need a plain NetTrace V4/V5 file")
         for offset in window.metadata:
             self._stream.seek(offset)
@@ -299,7 +303,7 @@ def block_layout(path: str | Path) -> list[Block] | None:
         TraceFormatError: not a trace, or corrupt before the first block.
     """
     with open_trace(path) as trace:
-        if trace.format != "nettrace-v4" or trace._fs is None or len(trace._handles) != 1:
+        if not trace.splittable() or trace._fs is None:
             return None
         blocks: list[Block] = []
         try:
