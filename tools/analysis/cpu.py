@@ -68,9 +68,22 @@ def stack_samples(path: str | Path) -> Iterator[StackSample]:
     Raises:
         TraceFormatError: the file is not a readable trace.
     """
-    scan = TraceScan.run(
+    return samples_of(sample_scan(path))
+
+
+def sample_scan(path: str | Path) -> TraceScan:
+    """One pass keeping every CPU sample and allocation tick (``stack_samples``, folded stacks).
+
+    Raises:
+        TraceFormatError: the file is not a readable trace.
+    """
+    return TraceScan.run(
         Path(path), SAMPLE_KEYS | ALLOC_KEYS | SYMBOL_KEYS, with_alloc_samples=True
     )
+
+
+def samples_of(scan: TraceScan) -> Iterator[StackSample]:
+    """:func:`stack_samples` of a :func:`sample_scan`."""
     frames = scan.stacks.resolve(scan.symbols)
     info = scan.info
     for iv in thread_time_intervals(

@@ -60,7 +60,13 @@ def folded_stacks(path: str | Path, *, managed_only: bool = False) -> list[tuple
     Raises:
         TraceFormatError: the file is not a readable trace.
     """
-    scan = TraceScan.run(Path(path), SAMPLE_KEYS | SYMBOL_KEYS)
+    return folded_of(
+        TraceScan.run(Path(path), SAMPLE_KEYS | SYMBOL_KEYS), managed_only=managed_only
+    )
+
+
+def folded_of(scan: TraceScan, *, managed_only: bool = False) -> list[tuple[str, int]]:
+    """:func:`folded_stacks` of a scan that kept the samples (allocation ticks are ignored)."""
     frames = scan.stacks.resolve(scan.symbols)
     info = scan.info
     weights = pyroscope_weights(

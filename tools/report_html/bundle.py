@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tools.analysis.analyze import analyze_trace_file
-from tools.analysis.cpu import stack_samples
-from tools.analysis.folded import folded_stacks
+from tools.analysis.cpu import sample_scan, samples_of
+from tools.analysis.folded import folded_of
 from tools.report_html.render import ReportBundle, write_report_bundle
 from tools.source.recommend import SourceLinkedFindings, link_and_recommend
 
@@ -41,13 +41,14 @@ def report_for_trace(
         link_and_recommend(data, repo, target_prefix=target_prefix) if repo is not None else None
     )
     name = stem or trace.name.split(".", 1)[0]
+    scan = sample_scan(trace)  # one pass for both the folded stacks and the speedscope file
     bundle = write_report_bundle(
         out_dir,
         name,
         data,
-        folded_stacks(trace),
+        folded_of(scan),
         findings,
         title=title or f"perf-trace-analyzer — {trace.name}",
-        samples=stack_samples(trace),
+        samples=samples_of(scan),
     )
     return bundle, findings
