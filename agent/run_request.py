@@ -292,6 +292,8 @@ def _save_visual_report(outcome: RunOutcome, repo: Path, ctx: ToolContext, base:
     outcome.html_path = bundle.html
     outcome.speedscope_path = bundle.speedscope
     outcome.folded_path = bundle.folded
+    if bundle.note:
+        outcome.not_collected.append(bundle.note)
 
 
 def _last_readable_trace(trace_paths: list[str], repo: Path) -> Path | None:

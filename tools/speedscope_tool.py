@@ -77,12 +77,20 @@ def convert_speedscope(args: ConvertSpeedscopeArgs, ctx: ToolContext) -> Convert
             raise ToolError("convert_speedscope was cancelled")
         tail = " | ".join(result.output_tail.strip().splitlines()[-3:])
         note = f"dotnet-trace convert exited {result.exit_code} ({tail}); written natively"
-    from tools.analysis.cpu import stack_samples
+    from tools.analysis.cpu import MAX_EVENTED_EVENTS, evented_events, sample_scan, samples_of
 
     try:
-        write_speedscope(stack_samples(trace), out)
+        scan = sample_scan(trace)
     except TraceFormatError as exc:
         raise ToolError(f"{note}, but the trace cannot be read: {exc}") from exc
+    events = evented_events(scan)
+    if events > MAX_EVENTED_EVENTS:
+        raise ToolError(
+            f"{note}, but not for this trace: its speedscope file would hold about {events:,} "
+            "events (gigabytes of JSON). Use analyze_trace's tables, or `pta analyze --folded` "
+            "(speedscope opens folded stacks too)."
+        )
+    write_speedscope(samples_of(scan), out)
     return _result(out, "native", args.top, note)
 
 

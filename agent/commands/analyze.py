@@ -215,4 +215,6 @@ def write_html(args: argparse.Namespace) -> int:
     for path in (bundle.html, bundle.speedscope, bundle.folded):
         if path is not None:
             print(path)
+    if bundle.note:
+        print(bundle.note, file=sys.stderr)
     return 0

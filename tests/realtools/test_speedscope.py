@@ -165,3 +165,28 @@ def test_profiles_are_ordered_by_their_first_event(tmp_path: Path) -> None:
     assert [p["name"] for p in doc["profiles"]] == ["Thread (3)", "Thread (9)"]
     assert "m!N.Ünïcode.Wörk()" in [f["name"] for f in doc["shared"]["frames"]]
     assert doc["shared"]["frames"][-1]["name"] == "UNMANAGED_CODE_TIME"
+
+
+def test_evented_estimate_bounds_the_written_events(traces_dir: Path, tmp_path: Path) -> None:
+    """The size check never underestimates: the file holds at most the estimated events."""
+    from tools.analysis.cpu import evented_events, sample_scan, samples_of
+
+    for name in ("filtrace-net10-wait.nettrace", "perfview-only_managed_samples.nettrace.zip"):
+        scan = sample_scan(traces_dir / name)
+        out = write_speedscope(samples_of(scan), tmp_path / f"{name}.speedscope.json")
+        written = sum(len(p["events"]) for p in json.loads(out.read_text())["profiles"])
+        assert 0 < written <= evented_events(scan), name
+
+
+def test_a_trace_too_big_for_an_evented_file_gets_a_clear_error(
+    repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rather than gigabytes of JSON: an error that names the size and the way around it."""
+    from tools.analysis import cpu
+    from tools.base import ToolError
+
+    fakes.remove("dotnet-trace")
+    monkeypatch.setattr(cpu, "MAX_EVENTED_EVENTS", 10)
+    with pytest.raises(ToolError, match=r"would hold about [\d,]+ events.*--folded"):
+        convert_speedscope(ConvertSpeedscopeArgs(trace_path=str(fakes.trace)), make_ctx(repo))
+    assert not Path(str(fakes.trace)).with_suffix(".speedscope.json").exists()

@@ -7,6 +7,8 @@ import os
 import re
 from pathlib import Path
 
+import pytest
+
 from tools.analysis.model import StackSample
 from tools.report_html import (
     find_latest_report,
@@ -139,3 +141,20 @@ def test_report_for_real_trace(traces_dir: Path, tmp_path: Path) -> None:
     assert "FindByte" in json.dumps(data)
     assert any("FindByte" in line for line in bundle.folded.read_text().splitlines())
     assert bundle.speedscope is not None and bundle.speedscope.stat().st_size > 1000
+
+
+def test_report_skips_a_speedscope_file_that_would_be_huge(
+    traces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the size limit the page and folded file are written, the speedscope file is not,
+    and the bundle says why and what to open instead."""
+    from tools.analysis import cpu
+    from tools.report_html import bundle as bundle_module
+
+    monkeypatch.setattr(bundle_module, "MAX_EVENTED_EVENTS", 10)
+    assert cpu.MAX_EVENTED_EVENTS > 10
+    trace = traces_dir / "filtrace-net10-wait.nettrace"
+    bundle, _ = bundle_module.report_for_trace(trace, tmp_path / "out")
+    assert bundle.speedscope is None and not list((tmp_path / "out").glob("*.speedscope.json"))
+    assert bundle.html.is_file() and bundle.folded.is_file()
+    assert bundle.note is not None and bundle.folded.name in bundle.note

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from tools.analysis.cpu_tally import CpuTally
@@ -80,6 +81,20 @@ def sample_scan(path: str | Path) -> TraceScan:
     return TraceScan.run(
         Path(path), SAMPLE_KEYS | ALLOC_KEYS | SYMBOL_KEYS, with_alloc_samples=True
     )
+
+
+MAX_EVENTED_EVENTS = 2_000_000
+"""The most open/close events a TraceEvent-shaped speedscope file gets (~50 MB of JSON, some
+seconds to write): beyond it the evented form grows to gigabytes (every sample reopens most of
+its frames), which is the very thing a tool must never do to its user's disk."""
+
+
+def evented_events(scan: TraceScan) -> int:
+    """An upper bound of the open/close events the speedscope file of a :func:`sample_scan`
+    would hold (two per frame of every sample, its pseudo leaf included)."""
+    uses = Counter(chain.from_iterable(r.stack_ids for r in scan.samples.threads.values()))
+    stacks = scan.stacks.stacks
+    return 2 * sum(n * (len(stacks[sid]) + 1) for sid, n in uses.items())
 
 
 def samples_of(scan: TraceScan) -> Iterator[StackSample]:

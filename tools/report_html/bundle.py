@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from tools.analysis.analyze import analyze_trace_file
-from tools.analysis.cpu import sample_scan, samples_of
+from tools.analysis.cpu import MAX_EVENTED_EVENTS, evented_events, sample_scan, samples_of
 from tools.analysis.folded import folded_of
 from tools.report_html.render import ReportBundle, write_report_bundle
 from tools.source.recommend import SourceLinkedFindings, link_and_recommend
@@ -42,6 +43,8 @@ def report_for_trace(
     )
     name = stem or trace.name.split(".", 1)[0]
     scan = sample_scan(trace)  # one pass for both the folded stacks and the speedscope file
+    events = evented_events(scan)
+    too_big = events > MAX_EVENTED_EVENTS
     bundle = write_report_bundle(
         out_dir,
         name,
@@ -49,6 +52,12 @@ def report_for_trace(
         folded_of(scan),
         findings,
         title=title or f"perf-trace-analyzer — {trace.name}",
-        samples=samples_of(scan),
+        samples=None if too_big else samples_of(scan),
     )
+    if too_big:
+        bundle = replace(
+            bundle,
+            note=f"No speedscope file: its evented form would hold about {events:,} events "
+            f"(gigabytes of JSON); open {bundle.folded.name} in speedscope instead.",
+        )
     return bundle, findings

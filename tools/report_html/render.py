@@ -40,6 +40,8 @@ class ReportBundle:
     html: Path
     folded: Path
     speedscope: Path | None
+    note: str | None = None
+    """Why a file is missing (a speedscope file too big to be useful), for the user."""
 
 
 def render_html_report(
