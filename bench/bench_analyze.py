@@ -9,7 +9,7 @@ start/end and suspensions, and the rundown at the end. Each analysis runs
 ``analyze_trace_file`` with its defaults (what ``pta analyze`` runs) in a fresh child process
 so its peak RSS (VmHWM) is measured alone. Wall-clock rates suffer on a busy machine, so rates
 per CPU-second of the analysing process are printed too; with ``--repeat N`` each size is
-analysed N times and the median run is printed with the range of the CPU rates. Traces of
+analysed N times and the run of median wall time is printed with the range of the rates. Traces of
 16 MB and more are read in parts on every core (``analyze_trace_file``'s default): the CPU
 figures are the parent's only, so the wall-clock rate is the one to read then.
 
@@ -177,13 +177,19 @@ def measure(path: Path, jobs: int | None) -> dict[str, float]:
 
 
 def _report(mb: float, runs: list[dict[str, float]]) -> None:
-    runs = sorted(runs, key=lambda run: run["cpu_seconds"])
+    # Wall time is what a user waits for (with parts on several cores the parent's CPU time
+    # leaves out the workers'), so the median and the range are taken on it.
+    runs = sorted(runs, key=lambda run: run["seconds"])
     r = runs[len(runs) // 2]
     wall, cpu, events = r["seconds"], r["cpu_seconds"], r["events"]
     spread = ""
     if len(runs) > 1:
-        rates = [mb / run["cpu_seconds"] for run in runs]
-        spread = f" | {len(runs)} runs, CPU MB/s {min(rates):.1f}-{max(rates):.1f}"
+        rates = [mb / run["seconds"] for run in runs]
+        peaks = [run["peak_rss_mb"] for run in runs]
+        spread = (
+            f" | {len(runs)} runs: wall MB/s {min(rates):.1f}-{max(rates):.1f}, "
+            f"peak RSS {min(peaks):.0f}-{max(peaks):.0f} MB"
+        )
     print(
         f"{mb:7.1f} MB  {events:>10,.0f} events | wall {wall:5.1f} s: {mb / wall:5.1f} MB/s "
         f"{events / wall:>9,.0f} events/s | parent CPU {cpu:5.1f} s: {mb / cpu:5.1f} MB/s "
