@@ -122,3 +122,16 @@ def test_corrupt_record_keeps_what_came_before(traces_dir: Path, tmp_path: Path)
     analysis = analyze_trace_file(broken)
     assert analysis.trace.truncated and 0 < analysis.trace.events < 5206
     assert any("corrupt record" in note for note in analysis.notes)
+
+
+def test_regions_that_overlap_in_time_are_noted(tmp_path: Path) -> None:
+    """A thread whose clock steps back across sequence points: the note says the open
+    intervals there were left out, and every sample is still counted."""
+    path = tmp_path / "overlap.nettrace"
+    with SyntheticTrace(path, block_size=2000, sequence_point_every=1) as trace:
+        for i in range(400):
+            ts = (i % 200 + 1) * MS  # the second half repeats the first half's times
+            trace.sample(7, ts, (MAIN, HOT))
+    analysis = analyze_trace_file(path, workers=1)
+    assert analysis.cpu.samples == 400
+    assert any("left out of thread time" in note for note in analysis.notes)

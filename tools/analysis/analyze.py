@@ -117,8 +117,9 @@ def _notes(analysis: TraceAnalysis, scan: TraceScan, frames: list[tuple[str, ...
         )
     if scan.cpu is not None and scan.cpu.late:
         notes.append(
-            f"{scan.cpu.late} CPU samples arrived after a later sample of their thread, across "
-            "a sequence point; they are counted but open no thread-time interval."
+            f"{scan.cpu.late} time(s) a thread's samples after a sequence point began before its "
+            "last sample ahead of it (the trace's regions overlap in time); the interval open "
+            "across each such point is left out of thread time."
         )
     if not analysis.cpu.collected:
         notes.append(f"No CPU samples; collect with {PRESETS['cpu']}.")
