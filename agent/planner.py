@@ -63,6 +63,10 @@ _SCENARIOS = (
 _CONSUMER_WORDS = r"consumer|consume|consuming|fetch|poll|prefetch|subscribe"
 _PRODUCER_WORDS = r"producer|produce|producing|flush|linger|accumulator"
 _TRACE_FILE = re.compile(r"""(?:^|[\s"'`(])((?:[\w.~\-/\\]+)\.nettrace)\b""")
+_NAMED_SCENARIO = re.compile(
+    r"\bscenario[\s:=]+`?([a-z][a-z0-9-]{0,40})`?|`?([a-z][a-z0-9-]{0,40})`? scenario\b"
+)
+"""A scenario the request names: "scenario async-hang", "the `lock` scenario"."""
 
 
 @dataclass(frozen=True)
@@ -78,8 +82,12 @@ def _has(pattern: str, text: str) -> bool:
     return re.search(rf"\b(?:{pattern})\w*", text) is not None
 
 
-def route(request: str) -> Route:
-    """Routes ``request`` by its words (deterministic; CPU + producer when nothing matches)."""
+def route(request: str, default_scenario: str = "producer") -> Route:
+    """Routes ``request`` by its words (deterministic; CPU + producer when nothing matches).
+
+    The scenario is the one the request names ("scenario lock", "the hot scenario"), else a
+    Dekaf scenario its words point to, else ``default_scenario`` (the target config's).
+    """
     text = request.lower()
     contention = _has(_CONTENTION_WORDS, text)
     alloc = _has(_ALLOC_WORDS, text)
@@ -88,10 +96,12 @@ def route(request: str) -> Route:
         preset = "all"  # a hang needs lock waits AND CPU samples to tell a deadlock from O(n) work
     elif alloc:
         preset = "alloc"
-    scenario = next((s for s in _SCENARIOS if s in text), None)
-    if scenario is None:
-        consumer = _has(_CONSUMER_WORDS, text) and not _has(_PRODUCER_WORDS, text)
-        scenario = "consumer" if consumer else "producer"
+    named = _NAMED_SCENARIO.search(text)
+    scenario = (named.group(1) or named.group(2)) if named else None
+    scenario = scenario or next((s for s in _SCENARIOS if s in text), None)
+    if scenario is None and _has(_CONSUMER_WORDS, text) and not _has(_PRODUCER_WORDS, text):
+        scenario = "consumer"
+    scenario = scenario or default_scenario
     match = _TRACE_FILE.search(request)
     return Route(preset, scenario, match.group(1) if match else None)
 
@@ -112,6 +122,9 @@ class PlaybookPlanner:
         repo: the target repository (used to resolve a named trace file).
         today: the date written into memory notes (injectable for tests).
         target_prefix: the namespace prefix of the target's own code.
+        needs_kafka: False when the target runs without a broker: start_kafka is skipped.
+        default_scenario: the scenario traced when the request names none.
+        trace_seconds: the trace window asked of trace_collect.
     """
 
     def __init__(
@@ -120,10 +133,16 @@ class PlaybookPlanner:
         repo: Path | None = None,
         today: Callable[[], dt.date] = dt.date.today,
         target_prefix: str = "Dekaf.",
+        needs_kafka: bool = True,
+        default_scenario: str = "producer",
+        trace_seconds: int = TRACE_SECONDS,
     ) -> None:
         self.repo = repo
         self.today = today
         self.target_prefix = target_prefix
+        self.needs_kafka = needs_kafka
+        self.default_scenario = default_scenario
+        self.trace_seconds = trace_seconds
 
     @property
     def name(self) -> str:
@@ -144,7 +163,7 @@ class PlaybookPlanner:
     ) -> ModelTurn:
         """The next step of the playbook, or the final report when every step is settled."""
         request = _first_user_text(messages)
-        plan_route = route(request)
+        plan_route = route(request, self.default_scenario)
         results = _results(messages)
         available = {tool["name"] for tool in tools}
         asked = memory_request(request)
@@ -164,7 +183,11 @@ class PlaybookPlanner:
             report = memory_request_report(asked, results)
         else:
             report = write_report(
-                plan_route.preset, plan_route.scenario, results, self.target_prefix
+                plan_route.preset,
+                plan_route.scenario,
+                results,
+                self.target_prefix,
+                kafka_needed=self.needs_kafka,
             )
         listener.on_text("Writing the report.\n")
         return ModelTurn([text_block(report)], "end_turn")
@@ -177,15 +200,18 @@ class PlaybookPlanner:
                 _Step("analyze_trace", "analyze_trace", (), "Analysing the trace.", analyse)
             )
         else:
+            if self.needs_kafka:
+                steps.append(
+                    _Step("start_kafka", "start_kafka", (), "Making sure Kafka runs.", _empty)
+                )
             steps += [
-                _Step("start_kafka", "start_kafka", (), "Making sure Kafka runs.", _empty),
                 _Step("build", "build", (), "Building the stress tool (Release).", _empty),
                 _Step(
                     "trace_collect",
                     "trace_collect",
-                    ("start_kafka", "build"),
+                    ("start_kafka", "build") if self.needs_kafka else ("build",),
                     f"Tracing the {r.scenario} scenario with the {r.preset} preset.",
-                    lambda _: _collect_input(r),
+                    lambda _: _collect_input(r, self.trace_seconds),
                 ),
                 _Step(
                     "analyze_trace",
@@ -257,7 +283,7 @@ class PlaybookPlanner:
         if not facts:
             return None
         where = results["trace_collect"].data if "trace_collect" in results else None
-        source = f"{r.scenario}, preset {r.preset}, {TRACE_SECONDS} s trace"
+        source = f"{r.scenario}, preset {r.preset}, {self.trace_seconds} s trace"
         if r.trace_file or not isinstance(where, dict):
             source = f"trace {r.trace_file}" if r.trace_file else source
         line = f"- {self.today().isoformat()} ({source}): {'; '.join(facts)}."
@@ -276,11 +302,11 @@ def _empty(results: dict[str, StepResult]) -> dict[str, Any]:
     return {}
 
 
-def _collect_input(r: Route) -> dict[str, Any]:
+def _collect_input(r: Route, trace_seconds: int) -> dict[str, Any]:
     return {
         "preset": r.preset,
         "scenario": r.scenario,
-        "trace_seconds": TRACE_SECONDS,
+        "trace_seconds": trace_seconds,
         "run_minutes": RUN_MINUTES,
     }
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.failures import CallFact, missing_data_sentences
+from tools.target_config import KAFKA_NOT_NEEDED
 
 HOT_ROWS = 10
 """Rows of the hot-method table."""
@@ -41,16 +42,27 @@ class _View:
     results: dict[str, StepResult]
     analysis: dict[str, Any] | None
     target_prefix: str
+    kafka_needed: bool
 
 
 def write_report(
-    preset: str, scenario: str, results: dict[str, StepResult], target_prefix: str
+    preset: str,
+    scenario: str,
+    results: dict[str, StepResult],
+    target_prefix: str,
+    *,
+    kafka_needed: bool = True,
 ) -> str:
     """The four-section Markdown report for what the planner collected."""
     settled = results.get("analyze_trace")
     analysis = settled.data if settled and not settled.is_error else None
     view = _View(
-        preset, scenario, results, analysis if isinstance(analysis, dict) else None, target_prefix
+        preset,
+        scenario,
+        results,
+        analysis if isinstance(analysis, dict) else None,
+        target_prefix,
+        kafka_needed,
     )
     parts = [
         _intro(view),
@@ -64,11 +76,16 @@ def write_report(
 
 def _intro(v: _View) -> str:
     source = _trace_path(v)
-    if "trace_collect" in v.results or "start_kafka" in v.results:
+    if "trace_collect" in v.results or "start_kafka" in v.results or "build" in v.results:
+        collected = v.results.get("trace_collect")
+        seconds = dig(collected.data, "trace_seconds") if collected else None
+        window = f"a {seconds} s trace window" if isinstance(seconds, int) else "a trace window"
         plan = (
-            f"Offline playbook: the `{v.scenario}` scenario, preset `{v.preset}`, a 15 s trace "
-            "window on a 1 minute stress run."
+            f"Offline playbook: the `{v.scenario}` scenario, preset `{v.preset}`, {window} "
+            "on a 1 minute stress run."
         )
+        if not v.kafka_needed:
+            plan += f" {KAFKA_NOT_NEEDED}."
     else:
         plan = f"Offline playbook: analysis of the existing trace `{source or '?'}`."
     return plan if v.analysis is None else f"{plan} Evidence below is from `{source}`."

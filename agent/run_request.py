@@ -30,7 +30,9 @@ from agent.report import REPORT_HEADINGS, complete_sections, split_sections
 from memory import MemoryStore, TranscriptWriter, atomic_write, sessions_dir
 from tools.base import ToolContext, ToolRegistry
 from tools.catalog import default_registry
+from tools.errors import ToolError
 from tools.process import run_process
+from tools.target_config import TargetConfig, load_target_config
 
 CLAUDE_MD_MAX_CHARS = 12_000
 """How much of the target repository's CLAUDE.md goes into the system prompt."""
@@ -146,7 +148,14 @@ def run_request(
 def choose_model(*, offline: bool, model_name: str | None, repo: Path) -> ModelClient:
     """Claude when a key is set and not offline; the playbook planner otherwise."""
     if offline or not os.environ.get("ANTHROPIC_API_KEY"):
-        return PlaybookPlanner(repo=repo)
+        config = _target_config(repo)
+        return PlaybookPlanner(
+            repo=repo,
+            target_prefix=config.target_prefix,
+            needs_kafka=config.needs_kafka,
+            default_scenario=config.scenario,
+            trace_seconds=config.trace_seconds,
+        )
     # Imported here: the SDK takes seconds to import and offline runs never need it.
     from agent.claude import ClaudeModel, make_client, newest_opus_model
 
@@ -182,7 +191,15 @@ def system_prompt(repo: Path) -> str:
         memory_total_lines=index.total_lines,
         claude_md=claude_md,
         target_rules="",
+        needs_kafka=_target_config(repo).needs_kafka,
     )
+
+
+def _target_config(repo: Path) -> TargetConfig:
+    try:
+        return load_target_config(repo)
+    except ToolError:
+        return TargetConfig()  # an invalid config is reported by the first tool that reads it
 
 
 def _outcome(

@@ -226,3 +226,35 @@ def test_forget_removes_the_matching_memory_lines(tmp_path: Path) -> None:
     assert (root / "MEMORY.md").read_text() == "- keep this\n"
     assert (root / "hot-paths.md").read_text() == "- a\n- b\n"
     assert result.final_text.startswith("Removed 2 memory line(s) matching 'linger 5 ms'.")
+
+
+@pytest.mark.parametrize(
+    ("request_text", "scenario"),
+    [
+        ("is there a deadlock in flush in the async-hang scenario?", "async-hang"),
+        ("where does the CPU go? scenario: hot", "hot"),
+        ("is there a deadlock in flush?", "deadlock"),
+    ],
+)
+def test_a_named_scenario_wins_else_the_target_default(request_text: str, scenario: str) -> None:
+    """The sample target's scenarios are not Dekaf's: a request names one or gets the default."""
+    assert route(request_text, default_scenario="deadlock").scenario == scenario
+
+
+def test_a_target_without_kafka_skips_start_kafka_and_says_so(tmp_path: Path) -> None:
+    """needs_kafka = false: no start_kafka call, the trace waits on the build only."""
+    planner = PlaybookPlanner(
+        repo=tmp_path, needs_kafka=False, default_scenario="lock", trace_seconds=6
+    )
+    result = run(
+        AgentState.start("system", "is there lock contention?"),
+        model=planner,
+        tools=tools(),
+        ctx=ToolContext(repo=tmp_path),
+        max_turns=20,
+    )
+    names = [c.name for c in result.tool_calls]
+    assert "start_kafka" not in names and names[:3] == ["read_memory", "build", "trace_collect"]
+    assert result.tool_calls[2].input["scenario"] == "lock"
+    assert result.tool_calls[2].input["trace_seconds"] == 6
+    assert "Kafka was not needed" in result.final_text.split("\n## ")[0]

@@ -22,6 +22,7 @@ SYSTEM_CONTEXT: dict[str, Any] = {
     "memory_total_lines": 1,
     "claude_md": "",
     "target_rules": "",
+    "needs_kafka": True,
 }
 
 
@@ -92,3 +93,12 @@ def test_shipped_templates_are_listed() -> None:
     names = prompts.template_names()
     assert {"system", "report"} <= set(names)
     assert not any(name.startswith("_") for name in names)
+
+
+def test_system_prompt_tells_the_model_to_skip_kafka_for_a_target_without_it() -> None:
+    """needs_kafka = false: the model is told not to start a broker and to say so."""
+    with_kafka = prompts.render("system", **SYSTEM_CONTEXT)
+    without = prompts.render("system", **{**SYSTEM_CONTEXT, "needs_kafka": False})
+    assert "do not call start_kafka" not in with_kafka
+    assert "do not call start_kafka" in without
+    assert "Kafka was not\nneeded" in without

@@ -20,7 +20,7 @@ from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_f
 from tools.base import Tool, ToolContext
 from tools.errors import ToolError
 from tools.kafka_protocol import broker_answers, parse_bootstrap, probe_api_versions
-from tools.target_config import TargetConfig, load_target_config
+from tools.target_config import KAFKA_NOT_NEEDED, TargetConfig, load_target_config
 
 OUR_LABEL = "perf-trace-analyzer.kafka"
 """Label on every container we start; the only containers `pta kafka stop` removes."""
@@ -61,9 +61,9 @@ class StartKafkaResult(BaseModel):
     """A broker that answered ApiVersions, and how it was obtained."""
 
     bootstrap: str = Field(description="Address to pass as KAFKA_BOOTSTRAP_SERVERS.")
-    how: Literal["existing", "container", "script", "started"] = Field(
-        description="existing broker, a running Kafka container, the repo's script, or started "
-        "by us with the Docker SDK."
+    how: Literal["existing", "container", "script", "started", "not-needed"] = Field(
+        description="existing broker, a running Kafka container, the repo's script, started "
+        "by us with the Docker SDK, or not-needed (the target runs without Kafka)."
     )
     container_id: str | None = Field(default=None, description="Short id of the container, if any.")
     ready_s: float = Field(description="Seconds until the broker answered.")
@@ -77,6 +77,10 @@ def start_kafka(args: StartKafkaArgs, ctx: ToolContext) -> StartKafkaResult:
     with Docker. Sets the bootstrap address for trace_collect.
     """
     config = load_target_config(ctx.repo)
+    if not config.needs_kafka:
+        return StartKafkaResult(
+            bootstrap="", how="not-needed", ready_s=0.0, detail=KAFKA_NOT_NEEDED
+        )
     bootstrap = config.bootstrap_address(args.bootstrap)
     try:
         parse_bootstrap(bootstrap)

@@ -6,6 +6,7 @@ A target repository may carry ``.perf-trace-analyzer.toml`` at its root::
     scenario = "producer"
     kafka_image = "apache/kafka"
     kafka_tag = "4.3.1"
+    needs_kafka = true
     trace_retention_mb = 2000
 
 Every key is optional; without the file the Dekaf defaults apply.
@@ -26,6 +27,11 @@ CONFIG_FILE_NAME = ".perf-trace-analyzer.toml"
 
 DEFAULT_BOOTSTRAP = "localhost:9092"
 """Kafka bootstrap address when neither the caller, the environment nor the config names one."""
+
+KAFKA_NOT_NEEDED = (
+    "Kafka was not needed: the target's .perf-trace-analyzer.toml sets needs_kafka = false"
+)
+"""What start_kafka and the report say for a target that runs without a broker."""
 
 
 class TargetConfig(BaseModel):
@@ -50,7 +56,19 @@ class TargetConfig(BaseModel):
         description="Namespace prefix of the code under study (its share of CPU, its frames "
         "linked to source).",
     )
-    scenario: str = Field(default="producer", description="Default stress scenario.")
+    needs_kafka: bool = Field(
+        default=True,
+        description="False when the stress tool runs without a Kafka broker (e.g. the FlushLab "
+        "sample): start_kafka is skipped and no bootstrap address is passed.",
+    )
+    scenario: str = Field(
+        default="producer",
+        pattern=r"[a-z][a-z0-9-]{0,40}",
+        description="Scenario traced when the request names none.",
+    )
+    trace_seconds: int = Field(
+        default=15, ge=1, le=120, description="Trace window the offline planner asks for."
+    )
     client: str = Field(default="dekaf", description="Default stress client.")
     message_size: int = Field(default=1000, ge=1, description="Default message size in bytes.")
     kafka_image: str = Field(default="apache/kafka", description="Image the Docker SDK runs.")

@@ -183,20 +183,26 @@ def _plan(args: TraceCollectArgs, ctx: ToolContext, config: TargetConfig) -> _Pl
     _check_scenario(args.scenario, executable, ctx, notes)
     if args.scenario == "all":
         notes.append("scenario 'all' runs about 12 scenarios in a row; the trace covers the first")
-    bootstrap = ctx.state.get("bootstrap")
-    if not bootstrap:
-        bootstrap = config.bootstrap_address()
-        notes.append(f"start_kafka was not run in this session; using Kafka at {bootstrap}")
+    env = tool_env()
+    if config.needs_kafka:
+        env["KAFKA_BOOTSTRAP_SERVERS"] = _bootstrap(ctx, config, notes)
     minutes = max(args.run_minutes or 1, math.ceil((WARMUP_ALLOWANCE_S + args.trace_seconds) / 60))
     argv = [str(executable), "--scenario", args.scenario, "--client", args.client]
     argv += ["--message-size", str(args.message_size), "--duration", str(minutes)]
     for key, value in sorted(args.stress_options.items()):
         argv += [f"--{key}", value]
-    env = {**tool_env(), "KAFKA_BOOTSTRAP_SERVERS": str(bootstrap)}
     name = trace_file_name(args.scenario, args.client, "custom" if args.providers else args.preset)
     trace_file = ctx.work_dir / "traces" / name
     trace_file.parent.mkdir(parents=True, exist_ok=True)
     return _Plan(argv, env, providers, trace_file, minutes, notes)
+
+
+def _bootstrap(ctx: ToolContext, config: TargetConfig, notes: list[str]) -> str:
+    bootstrap = ctx.state.get("bootstrap")
+    if not bootstrap:
+        bootstrap = config.bootstrap_address()
+        notes.append(f"start_kafka was not run in this session; using Kafka at {bootstrap}")
+    return str(bootstrap)
 
 
 def _check_scenario(scenario: str, executable: Path, ctx: ToolContext, notes: list[str]) -> None:

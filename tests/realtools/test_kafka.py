@@ -243,3 +243,16 @@ def test_real_docker_starts_and_stops_apache_kafka(
         assert probe_api_versions(result.bootstrap).api_count > 0
     finally:
         stop_our_kafka(real_docker)
+
+
+def test_a_target_without_kafka_needs_no_broker(
+    repo: Path, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """needs_kafka = false: start_kafka answers not-needed without asking Docker or a port."""
+    (repo / ".perf-trace-analyzer.toml").write_text("needs_kafka = false\n")
+    ctx = make_ctx(repo)
+    ctx.docker_factory = lambda: pytest.fail("Docker must not be asked")
+    result = start_kafka(StartKafkaArgs(), ctx)
+    assert result.how == "not-needed" and result.bootstrap == ""
+    assert "needs_kafka = false" in result.detail
+    assert "bootstrap" not in ctx.state

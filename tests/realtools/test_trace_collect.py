@@ -264,3 +264,17 @@ def test_progress_is_reported_while_waiting_and_tracing(
     messages = [message for message, _, _ in seen]
     assert any("measured phase" in m for m in messages)
     assert any(m.startswith("tracing") and total == 15 for m, _, total in seen)
+
+
+def test_a_target_without_kafka_gets_no_bootstrap_address(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any]
+) -> None:
+    """needs_kafka = false: the stress tool runs without KAFKA_BOOTSTRAP_SERVERS, no Kafka note."""
+    config = built_repo / ".perf-trace-analyzer.toml"
+    config.write_text(config.read_text() + "needs_kafka = false\n")
+    ctx = make_ctx(built_repo)
+    ctx.state.pop("bootstrap", None)
+    result = trace_collect(TraceCollectArgs(trace_seconds=1), ctx)
+    [stress] = [c for c in fakes.calls("stress") if "--help" not in c["argv"]]
+    assert stress["kafka"] is None
+    assert not any("Kafka" in warning for warning in result.warnings)
