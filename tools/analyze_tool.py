@@ -11,6 +11,7 @@ from tools.analysis.results import TraceAnalysis
 from tools.base import Tool, ToolContext
 from tools.errors import ToolError
 from tools.nettrace.model import TraceFormatError
+from tools.target_config import load_target_config
 
 STACK_FRAMES = 5
 FRAME_CHARS = 80
@@ -39,7 +40,9 @@ class AnalyzeTraceArgs(BaseModel):
         "per-batch allocations (defaults to what trace_collect reported).",
     )
     target_prefix: str | None = Field(
-        default=None, description="Namespace prefix of the code under study (default 'Dekaf.')."
+        default=None,
+        description="Namespace prefix of the code under study (default: the target config's, "
+        "'Dekaf.' without one).",
     )
 
 
@@ -124,6 +127,7 @@ def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResul
         raise ToolError(f"Trace file not found: {path}")
     messages = args.messages or ctx.state.get("messages")
     size = path.stat().st_size
+    target_prefix = args.target_prefix or load_target_config(ctx.repo).target_prefix
 
     def progress(done: int) -> None:
         ctx.progress(f"analysing {path.name}: {done / 1e6:.0f} MB read", done, size)
@@ -133,13 +137,13 @@ def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResul
             path,
             top=args.top,
             messages=messages if isinstance(messages, int) and messages > 0 else None,
-            target_prefix=args.target_prefix or "Dekaf.",
+            target_prefix=target_prefix,
             progress=progress,
         )
     except TraceFormatError as exc:
         raise ToolError(f"{path} is not a readable trace: {exc}") from None
     result = compact(analysis, args.top)
-    link_to_source(result, analysis, ctx, args.target_prefix or "Dekaf.")
+    link_to_source(result, analysis, ctx, target_prefix)
     return result
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
+from tools.analyze_tool import AnalyzeTraceArgs, analyze_trace
 from tools.base import ToolContext
 from tools.catalog import default_registry
 
@@ -153,3 +154,13 @@ def test_tool_uses_messages_from_the_run_state(traces_dir: Path) -> None:
     doc = json.loads(outcome.text)
     assert doc["allocations"]["messages"] == 1000
     assert doc["allocations"]["by_site"][0]["classification"] is not None
+
+
+def test_analyze_trace_takes_the_target_prefix_from_the_repo_config(
+    tmp_path: Path, traces_dir: Path
+) -> None:
+    """A target that is not Dekaf: its own namespace prefix counts as the target's share."""
+    (tmp_path / ".perf-trace-analyzer.toml").write_text('target_prefix = "NoNativeStacks."\n')
+    trace = str(traces_dir / "perfview-only_managed_samples.nettrace.zip")
+    result = analyze_trace(AnalyzeTraceArgs(trace_path=trace), ToolContext(repo=tmp_path))
+    assert result.cpu.share.target == 100.0
