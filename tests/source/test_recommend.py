@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tools.analysis.markdown import recommendation_lines
 from tools.analysis.results import (
     AllocationSection,
     AllocationSite,
@@ -20,7 +21,6 @@ from tools.analysis.results import (
     TypeAllocation,
     WaitSite,
 )
-from tools.analysis.markdown import recommendation_lines
 from tools.source.findings import PRINTED_RECOMMENDATIONS, recommendation_dict
 from tools.source.recommend import link_and_recommend
 

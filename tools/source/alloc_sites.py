@@ -16,7 +16,7 @@ from tree_sitter import Node
 from tools.source import cold_paths as cold
 from tools.source.detectors import LINQ_METHODS
 from tools.source.symbol_index import Symbol, SymbolIndex
-from tools.source.syntax import LAMBDAS, captures, line, query, text
+from tools.source.syntax import LAMBDAS, LOOPS, captures, inside, line, query, text
 
 CLR_TO_CSHARP = {
     "Byte": "byte",
@@ -105,10 +105,22 @@ def allocation_line(index: SymbolIndex, symbol: Symbol, type_name: str) -> tuple
         return None
     category = categorize(type_name, index.struct_names)
     found = captures(_NODES, symbol.node)
-    for node in _candidates(found, category, type_name):
-        if not cold.lazy_initialisation(node, symbol.node):
-            return line(node), RULE_OF_CATEGORY.get(category, "alloc-in-loop")
-    return None
+    candidates = [
+        n
+        for n in _candidates(found, category, type_name)
+        if not cold.lazy_initialisation(n, symbol.node)
+    ]
+    # An allocation repeated in a loop explains a sampled volume better than one-time setup.
+    candidates.sort(key=lambda n: not _in_loop(n, symbol.node))
+    if not candidates:
+        return None
+    return line(candidates[0]), RULE_OF_CATEGORY.get(category, "alloc-in-loop")
+
+
+def _in_loop(node: Node, limit: Node) -> bool:
+    return any(a.type in LOOPS for a in _up(node) if inside(a, limit)) and not (
+        cold.one_off_allocation(node, limit)
+    )
 
 
 RULE_OF_CATEGORY = {

@@ -212,7 +212,7 @@ def startup_work(call: Node) -> bool:
     parent = call.parent
     if parent is not None and parent.type == "assignment_expression":
         target = text(parent.child_by_field_name("left"))
-        return target.startswith(("_", "this."))
+        return target != "_" and target.startswith(("_", "this."))
     return False
 
 
