@@ -101,17 +101,18 @@ def allocation_line(index: SymbolIndex, symbol: Symbol, type_name: str) -> tuple
     """(line, rule id) of the expression in ``symbol`` allocating ``type_name``; None when the
     method holds no such expression (the allocation is in a callee or the runtime) or is a
     factory whose whole job is to create the object (a pool's ``Create() => new()``)."""
-    if symbol.node is None or _factory(symbol):
+    method = symbol.node
+    if method is None or _factory(symbol):
         return None
     category = categorize(type_name, index.struct_names)
-    found = captures(_NODES, symbol.node)
+    found = captures(_NODES, method)
     candidates = [
         n
         for n in _candidates(found, category, type_name)
-        if not cold.lazy_initialisation(n, symbol.node)
+        if not cold.lazy_initialisation(n, method)
     ]
     # An allocation repeated in a loop explains a sampled volume better than one-time setup.
-    candidates.sort(key=lambda n: not _in_loop(n, symbol.node))
+    candidates.sort(key=lambda n: not _in_loop(n, method))
     if not candidates:
         return None
     return line(candidates[0]), RULE_OF_CATEGORY.get(category, "alloc-in-loop")

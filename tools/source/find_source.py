@@ -34,7 +34,8 @@ class FindSourceArgs(BaseModel):
         description=(
             "A method as a trace names it, e.g. 'Dekaf!Dekaf.Producer.RecordAccumulator."
             "TryAppend(int64,…)', 'Dekaf.Producer.BrokerSender+<SendLoopAsync>d__42.MoveNext', "
-            "'Dekaf.Producer.RecordAccumulator::TryAppend', or simply 'RecordAccumulator.TryAppend'."
+            "'Dekaf.Producer.RecordAccumulator::TryAppend', or simply "
+            "'RecordAccumulator.TryAppend'."
         ),
         min_length=1,
         max_length=2000,
