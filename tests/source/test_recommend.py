@@ -160,7 +160,7 @@ def test_no_allocating_expression_no_advice(repo: Path) -> None:
     site = {"stack": [PRODUCE], "type": "System.String", "classification": "per-message"}
     result = link_and_recommend({"allocations": {"by_stack": [site]}}, repo)
     assert [r.kind for r in result.recommendations if r.file] == []
-    assert any("no expression allocating System.String" in n for n in result.notes)
+    assert any("no expression in its body allocates System.String" in n for n in result.notes)
 
 
 def test_per_batch_and_unclassified_sites_get_no_per_message_rule(repo: Path) -> None:

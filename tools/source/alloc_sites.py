@@ -109,7 +109,7 @@ def allocation_line(index: SymbolIndex, symbol: Symbol, type_name: str) -> tuple
     candidates = [
         n
         for n in _candidates(found, category, type_name)
-        if not cold.lazy_initialisation(n, method)
+        if not cold.lazy_initialisation(n, method) and not cold.outside_service_loop(n)
     ]
     # An allocation repeated in a loop explains a sampled volume better than one-time setup.
     candidates.sort(key=lambda n: not _in_loop(n, method))

@@ -50,6 +50,20 @@ def member(node: Node) -> Node | None:
     return found
 
 
+def async_stream(node: Node) -> bool:
+    """A ``yield`` in an ``IAsyncEnumerable`` method: the stream is allocated once per
+    subscription, not per item (the API's shape, not an iterator per call)."""
+    owner = next(
+        (
+            a
+            for a in ancestors(node)
+            if a.type in ("method_declaration", "local_function_statement")
+        ),
+        None,
+    )
+    return owner is not None and "IAsyncEnumerable" in text(owner.child_by_field_name("returns"))
+
+
 def cold_member(node: Node) -> bool:
     """Inside a constructor, a finalizer, Dispose or ToString: once per object, not per call."""
     owner = member(node)
@@ -247,7 +261,13 @@ def one_off_allocation(node: Node, loop: Node) -> bool:
             and text(parent.child_by_field_name("operator")) == "??="
         ):
             return True
-        if kind in ("return_statement", "throw_statement", "throw_expression", "catch_clause"):
+        if kind in (
+            "return_statement",
+            "yield_statement",
+            "throw_statement",
+            "throw_expression",
+            "catch_clause",
+        ):
             return True
         if kind == "if_statement" and child == parent.child_by_field_name("consequence"):
             if _lazy_or_growth(parent):
@@ -258,12 +278,50 @@ def one_off_allocation(node: Node, loop: Node) -> bool:
     return False
 
 
+_SERVICE_CONDITION = re.compile(
+    r"^true$|Cancellation|IsCancellationRequested|WaitToRead|_disposed|_running|_stopping"
+)
+_POOL_TAKE = re.compile(r"\b(Rent|Pop|TryTake|TryPop|TryDequeue|Dequeue|Get\w*FromPool)\s*\(")
+
+
+def service_loops(scope: Node) -> list[Node]:
+    """Loops that run for the life of a member (``while (true)``, ``while (!token…)``,
+    ``await foreach`` over a channel): the per-message part of a long-running method."""
+    loops = []
+    for node in walk(scope):
+        if node.type == "while_statement":
+            condition = text(node.child_by_field_name("condition")).strip("() ")
+            if _SERVICE_CONDITION.search(condition):
+                loops.append(node)
+        elif node.type == "for_statement" and node.child_by_field_name("condition") is None:
+            loops.append(node)
+        elif node.type == "foreach_statement" and any(c.type == "await" for c in node.children):
+            loops.append(node)
+    return loops
+
+
+def outside_service_loop(node: Node) -> bool:
+    """Setup before a long-running loop, or teardown after it: once per loop, not per message."""
+    scope = member(node)
+    if scope is None:
+        return False
+    loops = service_loops(scope)
+    return bool(loops) and not any(inside(node, loop) for loop in loops)
+
+
 def lazy_initialisation(node: Node, limit: Node) -> bool:
-    """An allocation made once and kept: ``x ??= new …`` or ``if (x is null) x = new …``."""
+    """An allocation made once and kept (``x ??= new …``, ``if (x is null) x = new …``), or the
+    fallback of a pool (``pool.Rent() ?? new …``, ``pool.Count > 0 ? pool.Pop() : new …``)."""
     child = node
     for parent in ancestors(node):
         if parent == limit:
             return False
+        if parent.type in ("binary_expression", "conditional_expression") and (
+            "??" in [text(c) for c in parent.children] or parent.type == "conditional_expression"
+        ):
+            others = [c for c in parent.named_children if c != child]
+            if any(_POOL_TAKE.search(text(c)) for c in others):
+                return True
         if (
             parent.type == "assignment_expression"
             and text(parent.child_by_field_name("operator")) == "??="

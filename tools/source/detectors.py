@@ -29,6 +29,21 @@ from tools.source.syntax import (
 )
 
 Hit = tuple[str, int, str]
+"""(rule id, line, detail)."""
+NodeHit = tuple[str, Node, str]
+SETUP_SENSITIVE = frozenset(
+    {
+        "lock",
+        "linq",
+        "string-format",
+        "capturing-lambda",
+        "boxing",
+        "task-run",
+        "params-toarray",
+        "alloc-in-loop",
+    }
+)
+"""Rules about per-iteration cost: setup before a service loop or teardown after it is exempt."""
 
 WELL_KNOWN_STRUCTS = frozenset(
     "Span ReadOnlySpan Memory ReadOnlyMemory ValueTask KeyValuePair DateTime DateTimeOffset "
@@ -104,24 +119,29 @@ class Region:
 
 def detect(region: Region) -> list[Hit]:
     """Every hit of every detector in ``region``, sorted by line."""
-    hits = {hit for detector in DETECTORS for hit in detector(region)}
+    hits = {
+        (rule, line(node), detail)
+        for detector in DETECTORS
+        for rule, node, detail in detector(region)
+        if rule not in SETUP_SENSITIVE or not cold.outside_service_loop(node)
+    }
     return sorted(hits, key=lambda h: (h[1], h[0]))
 
 
-def missing_configure_await(region: Region) -> Iterator[Hit]:
+def missing_configure_await(region: Region) -> Iterator[NodeHit]:
     """``await`` (also ``await foreach`` / ``await using``) with no ``.ConfigureAwait(``."""
     for node in region.nodes("await"):
         awaited = node.named_children[0] if node.named_children else None
         shown = flat(awaited)
         if "ConfigureAwait" in _call_names(awaited) or re.match(r"Task\s*\.\s*Yield\b", shown):
             continue
-        yield "configure-await", line(node), "await " + shown[:60]
+        yield "configure-await", node, "await " + shown[:60]
     for kind in ("foreach", "using", "decl"):
         for node in region.nodes(kind):
             if any(c.type == "await" for c in node.children) and "ConfigureAwait" not in text(
                 node.child_by_field_name("right") or node
             ):
-                yield "configure-await", line(node), flat(node)[:60]
+                yield "configure-await", node, flat(node)[:60]
 
 
 def _call_names(node: Node | None) -> set[str]:
@@ -136,7 +156,7 @@ def _call_names(node: Node | None) -> set[str]:
     return names
 
 
-def calls(region: Region) -> Iterator[Hit]:
+def calls(region: Region) -> Iterator[NodeHit]:
     """Banned calls: ``.Wait()``, ``GetAwaiter().GetResult()``, Monitor, LINQ, ToArray/ToList,
     string.Format, Task.Run."""
     for node in region.nodes("call"):
@@ -147,7 +167,7 @@ def calls(region: Region) -> Iterator[Hit]:
         receiver = function.child_by_field_name("expression")
         hit = _call_rule(region, node, name, receiver)
         if hit is not None:
-            yield hit[0], line(node), hit[1]
+            yield hit[0], node, hit[1]
 
 
 def _call_rule(
@@ -193,7 +213,7 @@ def _innermost_receiver(node: Node | None) -> Node | None:
     return None
 
 
-def blocking_results(region: Region) -> Iterator[Hit]:
+def blocking_results(region: Region) -> Iterator[NodeHit]:
     """``task.Result`` on a task not known to be complete (awaited, or checked just before)."""
     for node in region.nodes("member"):
         if text(node.child_by_field_name("name")) != "Result":
@@ -206,37 +226,38 @@ def blocking_results(region: Region) -> Iterator[Hit]:
             continue
         if cold.task_completed(node, receiver):
             continue
-        yield "blocking-wait", line(node), f"{flat(receiver)[:40]}.Result"
+        yield "blocking-wait", node, f"{flat(receiver)[:40]}.Result"
 
 
-def locks_and_queries(region: Region) -> Iterator[Hit]:
+def locks_and_queries(region: Region) -> Iterator[NodeHit]:
     """``lock (…)`` statements and LINQ query syntax."""
     for node in region.nodes("lock"):
-        yield "lock", line(node), f"lock ({flat(node.named_children[0])[:40]})"
+        yield "lock", node, f"lock ({flat(node.named_children[0])[:40]})"
     for node in region.nodes("query"):
-        yield "linq", line(node), "query expression"
+        yield "linq", node, "query expression"
 
 
-def declarations(region: Region) -> Iterator[Hit]:
+def declarations(region: Region) -> Iterator[NodeHit]:
     """``params`` parameters and ``yield`` iterators."""
     for node in region.nodes("parameter"):
         if any(c.type == "params" or text(c) == "params" for c in node.children):
-            yield "params-toarray", line(node), "params " + flat(node)[:40]
+            yield "params-toarray", node, "params " + flat(node)[:40]
     for node in region.nodes("yield"):
-        yield "yield", line(node), flat(node)[:40]
+        if not cold.async_stream(node):
+            yield "yield", node, flat(node)[:40]
 
 
-def string_formatting(region: Region) -> Iterator[Hit]:
+def string_formatting(region: Region) -> Iterator[NodeHit]:
     """Interpolated strings with holes, outside exception messages and guarded logging."""
     for node in region.nodes("interpolated"):
         if not any(c.type == "interpolation" for c in node.children):
             continue  # ``$"text"`` without holes is a constant
         if cold.cold_string(node):
             continue
-        yield "string-format", line(node), flat(node)[:60]
+        yield "string-format", node, flat(node)[:60]
 
 
-def allocations_in_loops(region: Region) -> Iterator[Hit]:
+def allocations_in_loops(region: Region) -> Iterator[NodeHit]:
     """``new T(…)`` / ``new T[…]`` / ``new()`` in a loop body, per iteration of the loop."""
     for node in region.nodes("new"):
         loop = _loop_body_around(node, region.node)
@@ -248,7 +269,7 @@ def allocations_in_loops(region: Region) -> Iterator[Hit]:
             continue
         if type_name.endswith("Exception"):
             continue
-        yield "alloc-in-loop", line(node), flat(node)[:60]
+        yield "alloc-in-loop", node, flat(node)[:60]
 
 
 def _created_type(node: Node) -> str:
@@ -275,7 +296,7 @@ def _loop_body_around(node: Node, limit: Node) -> Node | None:
     return None
 
 
-def throws_caught_locally(region: Region) -> Iterator[Hit]:
+def throws_caught_locally(region: Region) -> Iterator[NodeHit]:
     """``throw new X`` inside a ``try`` whose own ``catch (X)`` swallows it: control flow.
 
     A catch-all (``catch``, ``catch (Exception)``) or a filtered catch is an error path, and a
@@ -287,26 +308,26 @@ def throws_caught_locally(region: Region) -> Iterator[Hit]:
             continue
         name = _created_type(thrown)
         if cold.caught_by_own_catch(node, name):
-            yield "throw-control-flow", line(node), f"throw {name} (caught below)"
+            yield "throw-control-flow", node, f"throw {name} (caught below)"
 
 
-def capturing_lambdas(region: Region) -> Iterator[Hit]:
+def capturing_lambdas(region: Region) -> Iterator[NodeHit]:
     """Non-static lambdas whose body uses a local or parameter of the enclosing method."""
     for node in region.nodes("lambda"):
         if has_modifier(node, "static") or any(text(c) == "static" for c in node.children[:2]):
             continue
         captured = cold.captured_names(node)
         if captured:
-            yield "capturing-lambda", line(node), "captures " + ", ".join(captured[:4])
+            yield "capturing-lambda", node, "captures " + ", ".join(captured[:4])
 
 
-def boxing(region: Region) -> Iterator[Hit]:
+def boxing(region: Region) -> Iterator[NodeHit]:
     """A value-type local or parameter cast to, or stored as, ``object``."""
     for node in region.nodes("cast"):
         value = node.child_by_field_name("value")
         if text(node.child_by_field_name("type")) == "object" and value is not None:
             if cold.value_typed(value, region.structs):
-                yield "boxing", line(node), flat(node)[:40]
+                yield "boxing", node, flat(node)[:40]
     for node in region.nodes("decl"):
         declaration = node.named_children[-1] if node.named_children else None
         if declaration is None or declaration.type != "variable_declaration":
@@ -316,10 +337,10 @@ def boxing(region: Region) -> Iterator[Hit]:
         for declarator in declaration.named_children[1:]:
             value = declarator.named_children[-1] if len(declarator.named_children) > 1 else None
             if value is not None and cold.value_typed(value, region.structs):
-                yield "boxing", line(node), flat(node)[:40]
+                yield "boxing", node, flat(node)[:40]
 
 
-DETECTORS: tuple[Callable[[Region], Iterator[Hit]], ...] = (
+DETECTORS: tuple[Callable[[Region], Iterator[NodeHit]], ...] = (
     missing_configure_await,
     calls,
     blocking_results,

@@ -209,7 +209,8 @@ def _findings(source: SourceFile, hits: list[Hit], rules: RuleSet) -> list[Findi
 
 DELIBERATE = re.compile(
     r"\b(deliberate(ly)?|intentional(ly)?|by design|on purpose|acceptable|cold path|"
-    r"not (a |the |on the )?hot|one-time|once per|per[- ]batch|amortized|rare(ly)?)\b",
+    r"not (a |the |on the )?hot|one-time|once|per[- ]batch|amortized|rare(ly)?|"
+    r"reus(e|ed|es|ing)|pool(ed|s)?)\b",
     re.IGNORECASE,
 )
 """Words with which code documents that a construct is a considered choice."""

@@ -24,12 +24,16 @@ from tools.source.alloc_sites import allocation_line, allocation_rule
 from tools.source.find_source import FOUND_SCORE, resolve
 from tools.source.findings import Recommendation, SourceLink, SourceLinkedFindings
 from tools.source.frames import parse_frame
-from tools.source.guidelines import Finding, scan_symbol
+from tools.source.guidelines import Finding, deliberate, scan_symbol
 from tools.source.rules import RULES_BY_ID, RuleSet, load_rules
 from tools.source.symbol_index import Symbol, SymbolIndex, build_index
+from tools.source.syntax import comments
 
 HOT_SELF_PERCENT = 1.0
 """Target methods with at least this share of self CPU are scanned for rule breaches."""
+CPU_RULES = frozenset(RULES_BY_ID) - {"lock", "blocking-wait", "configure-await"}
+"""Rules CPU samples can back: a lock or a blocking wait is advised on with contention or
+deadlock evidence, never because the method is merely hot."""
 MAX_FINDINGS_PER_METHOD = 4
 
 __all__ = [
@@ -90,7 +94,10 @@ def link_and_recommend(
         *ctx.deadlocks(_section(analysis, "deadlock")),
         *ctx.cpu(_section(analysis, "cpu")),
     ]
-    recs += trace_advice(analysis, ctx.rules, target_prefix, ctx.covered)
+    # With the source at hand, evidence the linker could not tie to a line stays a note: advice
+    # without a line to change is not a change. Only a suspected deadlock is always said.
+    advice = trace_advice(analysis, ctx.rules, target_prefix, ctx.covered)
+    recs += [a for a in advice if a.kind == "deadlock"]
     out = SourceLinkedFindings(rules_source=ctx.rules.source, notes=ctx.notes)
     out.recommendations = _ranked(recs)[:max_recommendations]
     out.links = {name: link for name, link in ctx.links.items() if link is not None}
@@ -210,6 +217,8 @@ class _Linker:
 
     def _backed(self, rule_id: str, symbol: Symbol) -> bool:
         """A per-message rule needs per-message allocation measured in that very method."""
+        if rule_id not in CPU_RULES:
+            return False
         return rule_id not in self.rules.per_message or symbol in self.per_message
 
     def allocations(self, allocs: dict[str, Any]) -> list[Recommendation]:
@@ -223,9 +232,15 @@ class _Linker:
             at = allocation_line(self.index, symbol, types[0])
             where = f"{_short(symbol.file)}:{symbol.start_line} {symbol.signature}"
             if at is None:
-                self.notes.append(f"{where}: no expression allocating {types[0]} in its body")
+                self.notes.append(
+                    f"{where}: no expression in its body allocates {types[0]} per call (setup, lazy"
+                    " initialisation and pool fallbacks excluded)"
+                )
                 continue
             line, rule_id = at
+            if deliberate(comments(self.index.files[symbol.file].tree), line):
+                self.notes.append(f"{where}: line {line} documents its allocation as deliberate")
+                continue
             per_message = site.get("classification") == "per-message"
             if rule_id in self.rules.per_message and not per_message:
                 how = site.get("classification") or "not classified (give the message count)"
