@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.failures import CallFact, missing_data_sentences
+from tools.analysis.markdown import recommendation_lines
 from tools.target_config import KAFKA_NOT_NEEDED
 
 HOT_ROWS = 10
@@ -217,68 +218,18 @@ def _contention(v: _View) -> str:
 
 
 def _recommendations(v: _View) -> str:
+    """The analysis's recommendations, rendered as `pta analyze` renders them (one voice)."""
     if v.analysis is None:
         return f"- Collect the data first. {HOW_TO_COLLECT}"
-    lines = _measured_changes(v) + _guideline_findings(v)
-    hot = _first_target(v)
-    if hot and not lines:
-        where = _source_location(v)
-        at = f" at `{where}`" if where else ""
-        lines.append(
-            f"- Start with `{hot}`{at}, the hottest target method: check it against the "
-            "repository's hot-path rules (no per-message allocation, no locks, no LINQ)."
-        )
-    lines += _evidence_advice(v)
-    return "\n".join(lines) or "- Nothing stands out in this trace; no change is recommended."
+    recs = v.analysis.get("source_recommendations")
+    if not isinstance(recs, list):
+        # An analysis from before the tool computed them: the same computation, trace only.
+        from tools.source.findings import recommendation_dict
+        from tools.source.recommend import recommend
 
-
-def _evidence_advice(v: _View) -> list[str]:
-    advice = []
-    waits = [e for e in (_part(v, "contention").get("top") or []) if isinstance(e, dict)]
-    if waits:
-        site = waits[0].get("site", _leaf(waits[0]))
-        advice.append(
-            f"- `{site}` waited {waits[0].get('total_ms', '?')} ms on a lock: shorten the "
-            "locked region or replace the lock with a channel (rule: prefer channels over "
-            "locks, no per-message locks)."
-        )
-    sites = [s for s in (_part(v, "allocations").get("by_site") or []) if isinstance(s, dict)]
-    if sites:
-        advice.append(
-            f"- `{_leaf(sites[0])}` allocates {sites[0].get('percent', '?')}% of the sampled "
-            "bytes: pool or reuse those buffers (rule: zero allocation in hot paths; per-batch "
-            "is acceptable, per-message is a bug)."
-        )
-    if _part(v, "deadlock").get("suspected") is True:
-        advice.append(
-            "- Break the wait cycle shown above: never block on a task from a callback, and "
-            "take locks in one order."
-        )
-    return advice
-
-
-def _measured_changes(v: _View) -> list[str]:
-    """analyze_trace's source-linked recommendations: evidence from the trace, at a line."""
-    recs = v.analysis.get("source_recommendations") if v.analysis is not None else None
-    lines = []
-    # The text already cites the target's rule (CLAUDE.md line) it follows.
-    for rec in [r for r in (recs or []) if isinstance(r, dict)][:6]:
-        lines.append(f"- `{rec.get('location')}` ({rec.get('kind')}): {rec.get('text')}")
-    return lines
-
-
-def _guideline_findings(v: _View) -> list[str]:
-    found = v.results.get("check_guidelines")
-    if not found or found.is_error or not isinstance(found.data, dict):
-        return []
-    lines = []
-    for finding in [f for f in (found.data.get("findings") or []) if isinstance(f, dict)][:8]:
-        text = str(finding.get("text", "")).strip()
-        why = f" — {finding['why']}" if finding.get("why") else ""
-        lines.append(
-            f"- `{finding.get('file')}:{finding.get('line')}` ({finding.get('rule')}): {text}{why}"
-        )
-    return lines
+        found = recommend(v.analysis, None, target_prefix=v.target_prefix)
+        recs = [recommendation_dict(r) for r in found.recommendations]
+    return "\n".join(recommendation_lines([r for r in recs if isinstance(r, dict)])).rstrip()
 
 
 def _leaf(entry: dict[str, Any]) -> str:

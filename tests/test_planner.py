@@ -153,9 +153,11 @@ def test_report_is_built_from_the_results(tmp_path: Path) -> None:
     assert "`src/RecordAccumulator.cs:120-160`" in report
     assert "12 lock waits, 5400.0 ms in total, the longest 2000.0 ms" in report
     assert "- `Dekaf!Dekaf.Producer.RecordAccumulator.FlushAsync()`: 12 waits, 5400.0 ms" in report
-    assert "waited 5400.0 ms on a lock: shorten the locked region" in report
-    assert "A deadlock is suspected" in report and "thread 7 waits" in report
-    assert "`src/RecordAccumulator.cs:131` (no-locks): lock (_gate)" in report
+    recommendations = report.split("## Recommendations", 1)[1]
+    assert "(12 waits, 5400.0 ms): shorten the locked region" in recommendations
+    assert "A deadlock is suspected" in recommendations and "thread 7 waits" in report
+    # One voice: the same renderer as `pta analyze` (numbered, ranked, rule cited).
+    assert recommendations.split("\n1. ", 1)[1].startswith("(contention, rule `lock`)")
 
 
 def test_memory_gets_a_dated_line_and_an_index_link(tmp_path: Path) -> None:

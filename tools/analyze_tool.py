@@ -11,7 +11,6 @@ from tools.analysis.results import TraceAnalysis
 from tools.base import Tool, ToolContext
 from tools.errors import ToolError
 from tools.nettrace.model import TraceFormatError
-from tools.target_config import load_target_config
 
 STACK_FRAMES = 5
 FRAME_CHARS = 80
@@ -40,20 +39,20 @@ class AnalyzeTraceArgs(BaseModel):
         "per-batch allocations (defaults to what trace_collect reported).",
     )
     target_prefix: str | None = Field(
-        default=None,
-        description="Namespace prefix of the code under study (default: the target config's, "
-        "'Dekaf.' without one).",
+        default=None, description="Namespace prefix of the code under study (default 'Dekaf.')."
     )
 
 
 class SourceRecommendation(BaseModel):
-    """One measured finding tied to the line to change and the target's rule."""
+    """One measured finding tied to the line to change (when there is one) and the rule."""
 
-    location: str = Field(description="file:line in the repository.")
+    location: str = Field(description="file:line in the repository; empty: from the trace alone.")
     kind: str = Field(description="cpu, allocation, contention or deadlock.")
     rule: str = Field(description="The rule id the change follows.")
     text: str = Field(description="What to change and why, with the numbers.")
     rule_source: str = Field(description="Where the target states the rule (CLAUDE.md line).")
+    evidence: str = Field(default="", description="The measured numbers behind it.")
+    impact: float = Field(default=0.0, description="Measured share at the site (ranking key).")
 
 
 class AnalyzeTraceResult(TraceAnalysis):
@@ -65,7 +64,8 @@ class AnalyzeTraceResult(TraceAnalysis):
     )
     source_recommendations: list[SourceRecommendation] = Field(
         default_factory=list,
-        description="Changes at concrete lines backed by this trace's evidence, strongest first.",
+        description="Changes backed by this trace's evidence, largest measured impact first "
+        "(at concrete lines when the repository's source is at hand).",
     )
 
 
@@ -127,7 +127,7 @@ def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResul
         raise ToolError(f"Trace file not found: {path}")
     messages = args.messages or ctx.state.get("messages")
     size = path.stat().st_size
-    target_prefix = args.target_prefix or load_target_config(ctx.repo).target_prefix
+    prefix = args.target_prefix or _configured_prefix(ctx)
 
     def progress(done: int) -> None:
         ctx.progress(f"analysing {path.name}: {done / 1e6:.0f} MB read", done, size)
@@ -137,52 +137,59 @@ def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResul
             path,
             top=args.top,
             messages=messages if isinstance(messages, int) and messages > 0 else None,
-            target_prefix=target_prefix,
+            target_prefix=prefix,
             progress=progress,
         )
     except TraceFormatError as exc:
         raise ToolError(f"{path} is not a readable trace: {exc}") from None
     result = compact(analysis, args.top)
-    link_to_source(result, analysis, ctx, target_prefix)
+    link_to_source(result, analysis, ctx, prefix)
     return result
+
+
+def _configured_prefix(ctx: ToolContext) -> str:
+    """The target's ``target_prefix`` (``.perf-trace-analyzer.toml``), as every way in reads it."""
+    from tools.target_config import load_target_config
+
+    try:
+        return load_target_config(ctx.repo).target_prefix
+    except ToolError:
+        return "Dekaf."
 
 
 def link_to_source(
     result: AnalyzeTraceResult, analysis: TraceAnalysis, ctx: ToolContext, target_prefix: str
 ) -> None:
-    """Adds file:line links and line-level recommendations when the repo holds C# sources.
+    """Adds file:line links and the ranked recommendations (from the trace alone when the repo
+    holds no C# sources).
 
     Linking is a bonus on top of the numbers: when it fails, the analysis still stands and a
     note says why.
     """
     from tools.source.find_source import get_index
-    from tools.source.recommend import link_and_recommend
+    from tools.source.recommend import recommend
 
+    data = analysis.model_dump(mode="json")
     try:
         index = get_index(ctx)
-        if not index.files:
-            return
-        findings = link_and_recommend(
-            analysis.model_dump(mode="json"),
-            ctx.repo,
-            target_prefix=target_prefix,
-            index=index,
-            max_recommendations=SOURCE_RECOMMENDATIONS,
-        )
+        repo = ctx.repo if index.files or index.pending else None
+        findings = recommend(data, repo, target_prefix=target_prefix, index=index)
     except (ToolError, OSError, ValueError) as exc:
         result.notes.append(f"Findings were not linked to source: {exc}")
-        return
+        findings = recommend(data, None, target_prefix=target_prefix)
     links = list(findings.links.items())[:SOURCE_LINKS]
-    result.source_links = {_frame(name): link.location for name, link in links}
+    result.source_links = {_frame(name): link.label for name, link in links}
     result.source_recommendations = [
         SourceRecommendation(
-            location=f"{rec.file}:{rec.line}",
+            location=rec.location,
             kind=rec.kind,
             rule=rec.rule,
             text=rec.text,
             rule_source=rec.rule_source,
+            evidence=rec.evidence,
+            impact=round(rec.impact, 2),
         )
-        for rec in findings.recommendations
+        for rec in findings.recommendations[:SOURCE_RECOMMENDATIONS]
     ]
 
 

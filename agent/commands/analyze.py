@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from tools.analysis.results import TraceAnalysis
-    from tools.source.recommend import SourceLinkedFindings
+    from tools.source.findings import SourceLinkedFindings
 
 BIG_FILE_BYTES = 20_000_000
 """Files larger than this get a progress bar on stderr."""
@@ -39,7 +39,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--messages", type=positive_int, help="messages in the traced run (per-message allocations)"
     )
     parser.add_argument(
-        "--target-prefix", default="Dekaf.", help="namespace prefix of the code under study"
+        "--target-prefix",
+        help="namespace prefix of the code under study (default: target_prefix of the repo's "
+        ".perf-trace-analyzer.toml with --repo, else 'Dekaf.')",
     )
     parser.add_argument(
         "--jobs",
@@ -131,6 +133,7 @@ def usage_error(args: argparse.Namespace) -> str | None:
 def run(args: argparse.Namespace) -> int:
     """Runs `pta analyze`."""
     # Imported here so that `pta --help` and other commands do not pay for the analysis stack.
+    from tools.errors import ToolError
     from tools.nettrace.model import TraceFormatError
 
     problem = usage_error(args)
@@ -140,6 +143,11 @@ def run(args: argparse.Namespace) -> int:
     status = check_trace("analyze", args.trace)
     if status is not None:
         return status
+    try:
+        args.target_prefix = target_prefix(args)
+    except ToolError as exc:
+        print(f"pta analyze: {exc}", file=sys.stderr)
+        return 2
     try:
         if args.folded:
             return print_folded(args)
@@ -151,14 +159,24 @@ def run(args: argparse.Namespace) -> int:
         return fail("analyze", args.trace, exc)
     if args.json:
         data = analysis.model_dump(mode="json")
-        if findings is not None:
-            data["source"] = findings.to_dict()
+        data["source"] = findings.to_dict()
         print(json.dumps(data, ensure_ascii=False))
     else:
         from tools.analysis.markdown import render_markdown
 
         sys.stdout.write(render_markdown(analysis, findings))
     return 0
+
+
+def target_prefix(args: argparse.Namespace) -> str:
+    """``--target-prefix``, else the repo's ``.perf-trace-analyzer.toml``, else ``Dekaf.``."""
+    if args.target_prefix:
+        return str(args.target_prefix)
+    if args.repo is None:
+        return "Dekaf."
+    from tools.target_config import load_target_config
+
+    return load_target_config(args.repo).target_prefix
 
 
 def print_folded(args: argparse.Namespace) -> int:
@@ -185,16 +203,14 @@ def analyse(args: argparse.Namespace) -> TraceAnalysis:
         )
 
 
-def link_to_source(
-    args: argparse.Namespace, analysis: TraceAnalysis
-) -> SourceLinkedFindings | None:
-    """With `--repo`: the analysis's target frames linked to file:line, and recommendations."""
-    if args.repo is None:
-        return None
-    from tools.source.recommend import link_and_recommend
+def link_to_source(args: argparse.Namespace, analysis: TraceAnalysis) -> SourceLinkedFindings:
+    """The findings every format renders: with `--repo` linked to file:line, else from the
+    trace alone."""
+    from tools.source.recommend import recommend
 
     data = analysis.model_dump(mode="json")
-    return link_and_recommend(data, args.repo.resolve(), target_prefix=args.target_prefix)
+    repo = args.repo.resolve() if args.repo is not None else None
+    return recommend(data, repo, target_prefix=args.target_prefix)
 
 
 def write_html(args: argparse.Namespace) -> int:

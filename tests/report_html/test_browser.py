@@ -105,9 +105,9 @@ def test_dekaf_report_with_recommendations(browser: Any, tmp_path: Path) -> None
     )
     assert findings is not None
     page, errors, remote = _open(browser, bundle.html)
-    assert page.locator(".rec").count() == len(findings.recommendations) > 0
+    assert page.locator(".rec").count() == len(findings.printed) > 0
     assert "allocates `byte[]` per message" in page.locator(".rec").first.inner_text()
-    assert page.locator("pre.excerpt .hit").count() == len(findings.recommendations)
+    assert page.locator("pre.excerpt .hit").count() == len(findings.printed)
     page.fill("#flame-search", "TryAppend")
     assert page.locator("#flame .frame.match").count() >= 1
     matched = page.locator("#flame-matched").inner_text()  # "Matched: 59.90 %"

@@ -169,7 +169,7 @@ def test_unknown_symbol_is_an_error_naming_lookalikes(ctx: ToolContext) -> None:
 
 def test_results_fit_the_tool_result_cap(ctx: ToolContext, repo: Path) -> None:
     """A file full of violations and a huge method stay under the cap; the rest is counted."""
-    body = "\n".join(f"        lock (o) {{ x{i}.Wait(); }}" for i in range(400))
+    body = "\n".join(f"        lock (o) {{ task{i}.Wait(); }}" for i in range(400))
     head = "namespace Dekaf;\npublic class Big\n{\n    public void M(object o)\n    {\n"
     (repo / "src" / "Big.cs").write_text(head + body + "\n    }\n}\n")
     registry = default_registry()

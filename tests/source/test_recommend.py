@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tools.analysis.markdown import recommendation_lines
 from tools.analysis.results import (
     AllocationSection,
     AllocationSite,
@@ -20,6 +21,7 @@ from tools.analysis.results import (
     TypeAllocation,
     WaitSite,
 )
+from tools.source.findings import PRINTED_RECOMMENDATIONS, recommendation_dict
 from tools.source.recommend import link_and_recommend
 
 RA = "src/Dekaf/Producer/RecordAccumulator.cs"
@@ -104,7 +106,7 @@ def test_allocation_recommendation_names_the_allocating_line(
 ) -> None:
     """The per-message byte[] site points at `new byte[` and cites the zero-allocation rule."""
     result = link_and_recommend(_analysis(), repo)
-    first = result.recommendations[0]
+    first = next(r for r in result.recommendations if r.kind == "allocation")
     line = line_of_text(RA, "new byte[value.Length]")
     assert (first.kind, first.file, first.line) == ("allocation", RA, line)
     assert first.text.startswith(f"RecordAccumulator.cs:{line} allocates `byte[]` per message")
@@ -143,15 +145,58 @@ def test_missing_sections_give_nothing(repo: Path, analysis: dict[str, Any]) -> 
 
 def test_alternative_keys_and_json(repo: Path, line_of_text: LineOf) -> None:
     """``by_stack`` with ``stack`` lists is read too, and the result serialises to JSON."""
-    analysis = {"allocations": {"by_stack": [{"stack": [PRODUCE], "type": "System.String"}]}}
+    site = {"stack": [PRODUCE, TRY_APPEND], "type": "System.Byte[]"}
+    analysis = {"allocations": {"by_stack": [{**site, "classification": "per-message"}]}}
     result = link_and_recommend(analysis, repo)
     assert [r.kind for r in result.recommendations] == ["allocation"]
-    line = line_of_text(
-        "src/Dekaf/Producer/KafkaProducer.cs", "ProduceAsync(TKey key, TValue value)"
+    line = line_of_text(RA, "public bool TryAppend(long")
+    data = json.loads(json.dumps(result.to_dict()))
+    assert data["links"][TRY_APPEND]["location"].endswith(f":{line}")
+    assert data["recommendations"][0]["location"] == f"{RA}:{line_of_text(RA, 'new byte[value')}"
+
+
+def test_no_allocating_expression_no_advice(repo: Path) -> None:
+    """A site whose method allocates nothing of that type gets no line (not its declaration)."""
+    site = {"stack": [PRODUCE], "type": "System.String", "classification": "per-message"}
+    result = link_and_recommend({"allocations": {"by_stack": [site]}}, repo)
+    assert [r.kind for r in result.recommendations if r.file] == []
+    assert any("no expression in its body allocates System.String" in n for n in result.notes)
+
+
+def test_per_batch_and_unclassified_sites_get_no_per_message_rule(repo: Path) -> None:
+    """The analysis's per-batch verdict stands: no allocation advice citing the per-message rule,
+    and without a message count none either; hot-method findings of that rule are dropped too."""
+    for classification in ("per-batch-or-rarer", None):
+        analysis = _analysis()
+        analysis["allocations"]["by_site"][0]["classification"] = classification
+        recs = link_and_recommend(analysis, repo).recommendations
+        assert not [r for r in recs if r.rule == "alloc-in-loop"], classification
+
+
+def test_ranked_by_measured_impact(repo: Path) -> None:
+    """Recommendations come largest impact first; a report prints only the first few."""
+    result = link_and_recommend(_analysis(), repo)
+    impacts = [r.impact for r in result.recommendations]
+    assert impacts == sorted(impacts, reverse=True) and impacts[0] > 0
+    assert len(result.printed) == min(PRINTED_RECOMMENDATIONS, len(result.recommendations))
+    assert result.to_dict()["printed"] == len(result.printed)
+
+
+def test_only_library_code_is_recommended_on(repo: Path) -> None:
+    """A hot method in a test project is linked and labelled, never judged."""
+    (repo / "tests" / "Dekaf.Tests" / "Dekaf.Tests.csproj").write_text("<Project />")
+    (repo / "tests" / "Dekaf.Tests" / "Hot.cs").write_text(
+        "namespace Dekaf.Tests;\npublic class Hot\n{\n"
+        "    public int Spin(int[] xs)\n    {\n"
+        "        lock (xs) { return xs.Where(x => x > 1).Count(); }\n    }\n}\n"
     )
-    assert json.loads(json.dumps(result.to_dict()))["links"][PRODUCE]["location"].endswith(
-        f":{line}"
+    frame = "Dekaf.Tests!Dekaf.Tests.Hot.Spin(int32[])"
+    result = link_and_recommend(
+        {"cpu": {"top_self": [{"name": frame, "percent": 60.0, "samples": 6}]}}, repo
     )
+    assert result.links[frame].category == "test"
+    assert result.links[frame].label.endswith(", test code")
+    assert result.recommendations == []
 
 
 def test_unknown_target_frames_are_noted(repo: Path) -> None:
@@ -164,7 +209,13 @@ def test_unknown_target_frames_are_noted(repo: Path) -> None:
 
 
 def test_markdown_lines(repo: Path) -> None:
-    """Markdown bullets name file:line and carry the excerpt in a csharp fence."""
-    lines = link_and_recommend(_analysis(), repo).markdown_lines()
-    assert lines[0].startswith(f"- **`{RA}:") and "allocates `byte[]`" in lines[0]
-    assert "  ```csharp" in lines
+    """Numbered items name file:line and carry the excerpt in a csharp fence; the rest is
+    counted, not printed."""
+    result = link_and_recommend(_analysis(), repo)
+    recs = [recommendation_dict(r) for r in result.recommendations]
+    lines = recommendation_lines(recs, rules=result.rules_source)
+    items = [line for line in lines if line[:2] in {f"{i}." for i in range(1, 10)}]
+    assert len(items) == len(result.printed)
+    assert items[0].startswith(f"1. **`{result.recommendations[0].location}`**")
+    assert "   ```csharp" in lines
+    assert f"{len(recs) - len(items)} more in the JSON output" in lines[-2]

@@ -6,16 +6,17 @@ names the dotnet-trace providers that collect it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tools.analysis.analyze import PRESETS
 from tools.analysis.results import MethodStat, TraceAnalysis, WaitSite
 from tools.nettrace.symbols import frame_method
+from tools.source.findings import PRINTED_RECOMMENDATIONS, recommendation_dict
 
 if TYPE_CHECKING:
-    from tools.source.recommend import SourceLinkedFindings
+    from tools.source.findings import SourceLinkedFindings
 
 NAME_MAX = 110
 SUSPICIOUS = {
@@ -51,10 +52,11 @@ def named(frame: str, links: Mapping[str, str]) -> str:
 def render_markdown(analysis: TraceAnalysis, findings: SourceLinkedFindings | None = None) -> str:
     """The whole report: heading, the four sections in order, notes.
 
-    With ``findings`` (from ``tools.source.recommend.link_and_recommend``), target frames carry
-    their ``file:line`` and the Recommendations section leads with the source-linked changes.
+    With ``findings`` (from ``tools.source.recommend.recommend``), target frames carry their
+    ``file:line`` (labelled when not library code) and the Recommendations section prints the
+    strongest of them; without, the advice from the trace alone.
     """
-    links = {name: link.location for name, link in findings.links.items()} if findings else {}
+    links = findings.labels() if findings else {}
     trace = analysis.trace
     lines = [
         f"# Trace analysis: {Path(trace.path).name}",
@@ -225,54 +227,48 @@ def _contention(a: TraceAnalysis, links: Mapping[str, str]) -> list[str]:
 
 
 def _recommendations(a: TraceAnalysis, findings: SourceLinkedFindings | None) -> list[str]:
-    linked = findings.markdown_lines() if findings else []
-    generic = _generic_recommendations(a)
-    out = ["## Recommendations", ""]
-    if linked:
-        cited = f" (rules: {findings.rules_source})" if findings and findings.rules_source else ""
-        out += [f"Changes at concrete lines{cited}:", "", *linked, ""]
-        if generic:
-            out += ["Also from the trace:", ""]
-    elif not generic:
-        return out + [
-            "Nothing in this trace points at a concrete change; collect the missing data "
-            "(see above) or a longer trace under load.",
+    if findings is None:
+        from tools.source.recommend import recommend
+
+        findings = recommend(a.model_dump(mode="json"), None, target_prefix=a.cpu.target_prefix)
+    recs = [recommendation_dict(r) for r in findings.recommendations]
+    out = ["## Recommendations", "", *recommendation_lines(recs, rules=findings.rules_source)]
+    if not findings.links:
+        out += [
+            "No source linked: give `--repo` (or use `find_source`) for the exact file:line.",
             "",
         ]
-    hint = "" if findings else " Locate the code with `find_source` for the exact file:line."
-    out += [f"{i}. {r}{hint}" for i, r in enumerate(generic[:8], 1)]
-    return out + [""]
+    return out
 
 
-def _generic_recommendations(a: TraceAnalysis) -> list[str]:
-    recs: list[str] = []
-    prefix = a.cpu.target_prefix
-    for s in a.cpu.top_self_managed[:3]:
-        if frame_method(s.name).startswith(prefix) and s.percent >= 10:
-            recs.append(
-                f"{code(short(s.name))} holds {s.percent:.1f} % of on-CPU samples: look for "
-                "O(n) work or per-message overhead there (no O(n) work in hot paths)."
-            )
-    for site in a.allocations.by_site:
-        if site.classification == "per-message" and site.target_frame:
-            recs.append(
-                f"{code(short(site.target_frame))} allocates {', '.join(site.types[:2])} per "
-                f"message (≈{site.bytes_per_message:.0f} B/message): per-message allocation is "
-                "a bug under the target's rules — pool or reuse it per batch."
-            )
-    for lock in a.contention.top[:3]:
-        if frame_method(lock.site).startswith(prefix):
-            recs.append(
-                f"Lock contention at {code(short(lock.site))} ({lock.events} waits, "
-                f"{lock.total_ms:.1f} ms): prefer channels over locks; no per-message locks."
-            )
-    if a.deadlock.suspected:
-        recs.append(
-            "A deadlock is suspected: check the lock order of the threads named above and never "
-            "block (.Result/.Wait()) on work that needs the held lock."
+def recommendation_lines(
+    recs: Sequence[Mapping[str, Any]], *, rules: str = "", excerpts: bool = True
+) -> list[str]:
+    """The Recommendations section's body, the same for every Markdown report.
+
+    Args:
+        recs: recommendations as JSON dicts (``location``, ``kind``, ``rule``, ``text``,
+            ``excerpt``), strongest measured impact first; the first few are printed.
+        rules: where the rules come from (``CLAUDE.md``), named once.
+        excerpts: print each recommendation's source excerpt.
+    """
+    if not recs:
+        return [
+            "Nothing in this trace points at a concrete change; collect the missing data "
+            "(see above) or a longer trace under load, and give `--repo` to link it to source.",
+            "",
+        ]
+    shown = list(recs[:PRINTED_RECOMMENDATIONS])
+    cited = f" (rules: {rules})" if rules else ""
+    lines = [f"Ranked by measured impact{cited}:", ""]
+    for i, rec in enumerate(shown, 1):
+        where = f"**`{rec.get('location')}`** " if rec.get("location") else ""
+        lines.append(
+            f"{i}. {where}({rec.get('kind')}, rule `{rec.get('rule')}`): {rec.get('text')}"
         )
-    recs += [
-        f"{hit}: banned in hot paths — remove it from the hot path."
-        for hit in _suspicious(a.cpu.top_self_managed)
-    ]
-    return recs
+        excerpt = str(rec.get("excerpt") or "")
+        if excerpts and excerpt:
+            lines += ["", "   ```csharp", *(f"   {x}" for x in excerpt.splitlines()), "   ```"]
+    if len(recs) > len(shown):
+        lines += ["", f"{len(recs) - len(shown)} more in the JSON output (`--json`)."]
+    return lines + [""]

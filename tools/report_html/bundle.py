@@ -9,7 +9,8 @@ from tools.analysis.analyze import analyze_trace_file
 from tools.analysis.cpu import MAX_EVENTED_EVENTS, evented_events, sample_scan, samples_of
 from tools.analysis.folded import folded_of
 from tools.report_html.render import ReportBundle, write_report_bundle
-from tools.source.recommend import SourceLinkedFindings, link_and_recommend
+from tools.source.findings import SourceLinkedFindings
+from tools.source.recommend import recommend
 
 
 def report_for_trace(
@@ -21,7 +22,7 @@ def report_for_trace(
     messages: int | None = None,
     stem: str | None = None,
     title: str | None = None,
-) -> tuple[ReportBundle, SourceLinkedFindings | None]:
+) -> tuple[ReportBundle, SourceLinkedFindings]:
     """Analyses ``trace`` and writes its HTML page, folded stacks and speedscope file.
 
     Args:
@@ -34,13 +35,11 @@ def report_for_trace(
         title: page title (default names the trace).
 
     Returns:
-        The written files and, with ``repo``, the source-linked findings.
+        The written files and the findings (linked to source with ``repo``).
     """
     analysis = analyze_trace_file(trace, messages=messages, target_prefix=target_prefix)
     data = analysis.model_dump()
-    findings = (
-        link_and_recommend(data, repo, target_prefix=target_prefix) if repo is not None else None
-    )
+    findings = recommend(data, repo, target_prefix=target_prefix)
     name = stem or trace.name.split(".", 1)[0]
     scan = sample_scan(trace)  # one pass for both the folded stacks and the speedscope file
     events = evented_events(scan)

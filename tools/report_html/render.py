@@ -23,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 from tools.analysis.model import StackSample
 from tools.analysis.results import AllocationSection, ContentionSection, CpuSection, DeadlockSection
 from tools.report_html.flame import build_flame_tree
-from tools.source.recommend import Recommendation, SourceLinkedFindings
+from tools.source.findings import Recommendation, SourceLinkedFindings
 
 log = logging.getLogger(__name__)
 
@@ -172,8 +172,9 @@ def _normalise(recommendations: Recommendations) -> tuple[list[dict[str, Any]], 
     links: dict[str, str] = {}
     items: Sequence[Any] = []
     if isinstance(recommendations, SourceLinkedFindings):
-        links = {name: link.location for name, link in recommendations.links.items()}
-        items = recommendations.recommendations
+        # The same few, in the same order, as the Markdown report prints (one voice).
+        links = recommendations.labels()
+        items = recommendations.printed
     elif recommendations is not None:
         items = recommendations
     recs = []

@@ -1,16 +1,22 @@
 """Which line of a method allocates a given type, and what to do about it.
 
 An allocation sample names a type (``System.Byte[]``) and a stack; the deepest target frame
-gives the method, and this module finds the expression in that method most likely to allocate
-the type (``new byte[``, ``$"…"`` for strings, a capturing lambda for a closure class …).
+gives the method, and this module finds the expression in that method's syntax tree that
+allocates the type (``new byte[…]``, an interpolated string, a capturing lambda …). When no
+expression in the method allocates it, there is no line to point at, and no advice.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
-from tools.source.csharp_lexer import line_of
+from tree_sitter import Node
+
+from tools.source import cold_paths as cold
+from tools.source.detectors import LINQ_METHODS
 from tools.source.symbol_index import Symbol, SymbolIndex
+from tools.source.syntax import LAMBDAS, LOOPS, captures, inside, line, query, text
 
 CLR_TO_CSHARP = {
     "Byte": "byte",
@@ -43,39 +49,38 @@ FIXES = {
     "async": "avoid a per-message async state machine: ValueTask with a synchronous fast path",
     "object": "reuse or pool the object (or make it a struct) instead of allocating per call",
 }
-
-
-def allocation_line(index: SymbolIndex, symbol: Symbol, type_name: str) -> tuple[int, str]:
-    """(line, rule id) of the expression in ``symbol`` most likely allocating ``type_name``."""
-    source = index.files[symbol.file]
-    start = source.starts[symbol.start_line - 1]
-    end = source.starts[symbol.end_line] if symbol.end_line < len(source.starts) else None
-    text = source.masked[: end if end is not None else len(source.masked)]
-    category = categorize(type_name, index.struct_names)
-    for pattern in _patterns(type_name, category):
-        match = re.compile(pattern).search(text, start)
-        if match:
-            return line_of(source.starts, match.start()), _rule(category)
-    match = re.compile(r"\bnew\b").search(text, start)
-    line = line_of(source.starts, match.start()) if match else symbol.start_line
-    return line, _rule(category)
-
-
-def allocation_rule(type_name: str, rule_id: str) -> str:
-    """The usual fix for allocating ``type_name`` (by category)."""
-    return FIXES[categorize(type_name, set())] if rule_id else FIXES["object"]
+_ARRAY = re.compile(r"\[,*\]$")
+_FACTORY = re.compile(r"^(Create|New|Make|Allocate|Factory|Build)\w*$")
+_NODES = query(
+    """
+    (object_creation_expression) @new
+    (implicit_object_creation_expression) @new
+    (array_creation_expression) @new
+    (implicit_array_creation_expression) @new
+    (interpolated_string_expression) @string
+    (invocation_expression) @call
+    (lambda_expression) @lambda
+    (anonymous_method_expression) @lambda
+    (cast_expression) @cast
+    (await_expression) @await
+    """
+)
 
 
 def categorize(type_name: str, structs: set[str]) -> str:
-    """array, string, closure, boxing, linq, async or object."""
-    base = type_name.rsplit(".", 1)[-1]
+    """array, string, closure, boxing, linq, async or object.
+
+    ``Foo`1[Bar]`` is a generic instantiation, not an array: only a trailing ``[]``
+    (``[,]``) makes an array.
+    """
+    base = clr_base(type_name)
     if "DisplayClass" in type_name or type_name.startswith(("System.Func", "System.Action")):
         return "closure"
     if "AsyncStateMachineBox" in type_name or "StateMachine" in type_name:
         return "async"
-    if type_name.startswith("System.Linq.") or "Iterator" in base:
+    if type_name.startswith("System.Linq.") or base.endswith("Iterator"):
         return "linq"
-    if type_name.endswith("]"):
+    if _ARRAY.search(type_name):
         return "array"
     if type_name in ("System.String", "string"):
         return "string"
@@ -84,33 +89,140 @@ def categorize(type_name: str, structs: set[str]) -> str:
     return "object"
 
 
-def _rule(category: str) -> str:
-    return {
-        "string": "string-format",
-        "closure": "capturing-lambda",
-        "boxing": "boxing",
-        "linq": "linq",
-    }.get(category, "alloc-in-loop")
+def clr_base(type_name: str) -> str:
+    """``System.Collections.Generic.List`1[System.Int32]`` -> ``List``; arrays keep ``[]``."""
+    generic = re.sub(r"`\d+(\[.*\])?", "", type_name)
+    array = _ARRAY.search(generic)
+    core = generic[: array.start()] if array else generic
+    return core.rsplit(".", 1)[-1].split("+")[-1] + (array.group() if array else "")
 
 
-def _patterns(type_name: str, category: str) -> list[str]:
-    base = re.sub(r"`\d+.*$", "", type_name.rsplit(".", 1)[-1])
+def allocation_line(index: SymbolIndex, symbol: Symbol, type_name: str) -> tuple[int, str] | None:
+    """(line, rule id) of the expression in ``symbol`` allocating ``type_name``; None when the
+    method holds no such expression (the allocation is in a callee or the runtime) or is a
+    factory whose whole job is to create the object (a pool's ``Create() => new()``)."""
+    method = symbol.node
+    if method is None or _factory(symbol):
+        return None
+    category = categorize(type_name, index.struct_names)
+    found = captures(_NODES, method)
+    candidates = [
+        n
+        for n in _candidates(found, category, type_name)
+        if not cold.lazy_initialisation(n, method) and not cold.outside_service_loop(n)
+    ]
+    # An allocation repeated in a loop explains a sampled volume better than one-time setup.
+    candidates.sort(key=lambda n: not _in_loop(n, method))
+    if not candidates:
+        return None
+    return line(candidates[0]), RULE_OF_CATEGORY.get(category, "alloc-in-loop")
+
+
+def _in_loop(node: Node, limit: Node) -> bool:
+    return any(a.type in LOOPS for a in _up(node) if inside(a, limit)) and not (
+        cold.one_off_allocation(node, limit)
+    )
+
+
+RULE_OF_CATEGORY = {
+    "string": "string-format",
+    "closure": "capturing-lambda",
+    "boxing": "boxing",
+    "linq": "linq",
+}
+
+
+def allocation_rule(type_name: str, rule_id: str) -> str:
+    """The usual fix for allocating ``type_name`` (by category)."""
+    return FIXES[categorize(type_name, set())] if rule_id else FIXES["object"]
+
+
+def _factory(symbol: Symbol) -> bool:
+    """A method whose body is only ``new …`` (a pool's factory): it allocates by design."""
+    node = symbol.node
+    if node is None or symbol.kind != "method" or not _FACTORY.match(symbol.name):
+        return False
+    body = node.child_by_field_name("body") or next(
+        (c for c in node.children if c.type == "arrow_expression_clause"), None
+    )
+    if body is None:
+        return False
+    statements = body.named_children
+    if body.type == "block" and len(statements) == 1 and statements[0].type == "return_statement":
+        statements = statements[0].named_children
+    return len(statements) == 1 and "creation_expression" in statements[0].type
+
+
+def _candidates(found: dict[str, list[Node]], category: str, type_name: str) -> Iterator[Node]:
     if category == "array":
-        element = base.split("[", 1)[0]
-        names = "|".join(re.escape(n) for n in {element, CLR_TO_CSHARP.get(element, element)})
-        return [rf"\bnew\s+(?:{names})\s*\[", r"\bnew\s*\[\s*\]", r"\.\s*(ToArray|ToList)\s*\("]
-    if category == "string":
-        return [
-            r"(\$+@?|@\$+)\"",
-            r"\b[Ss]tring\s*\.\s*(Format|Concat|Join)\s*\(",
-            r"ToString\s*\(",
-        ]
-    if category == "closure":
-        return [r"(?<![=!<>])=>(?!\s*\{?\s*$)"]
-    if category == "boxing":
-        return [r"\(\s*object\s*\)", r"\bobject\??\s+\w+\s*=(?!=)"]
-    if category == "linq":
-        return [r"\.\s*(Select|Where|Any|First|OrderBy|GroupBy|Sum|Count|Skip|Take)\w*\s*\("]
-    if category == "async":
-        return [r"\bawait\b"]
-    return [rf"\bnew\s+{re.escape(base)}\b", r"\bnew\s*\("]
+        element = clr_base(type_name).split("[", 1)[0]
+        names = {element, CLR_TO_CSHARP.get(element, element)}
+        for node in found.get("new", []):
+            if "array" in node.type and _element(node) in names | {""}:
+                yield node
+        yield from (c for c in found.get("call", []) if _call_name(c) in ("ToArray", "ToList"))
+    elif category == "string":
+        yield from (s for s in found.get("string", []) if not cold.cold_string(s) and _holes(s))
+        for call in found.get("call", []):
+            if _call_name(call) in (
+                "Format",
+                "Concat",
+                "Join",
+                "ToString",
+            ) and not cold.cold_string(call):
+                yield call
+    elif category == "closure":
+        yield from (n for n in found.get("lambda", []) if cold.captured_names(n))
+    elif category == "boxing":
+        yield from (
+            c for c in found.get("cast", []) if text(c.child_by_field_name("type")) == "object"
+        )
+    elif category == "linq":
+        yield from (c for c in found.get("call", []) if _call_name(c) in LINQ_METHODS)
+    elif category == "async":
+        yield from found.get("await", [])[:1]
+    else:
+        base = clr_base(type_name)
+        for node in found.get("new", []):
+            if "array" not in node.type and _created(node) in (base, ""):
+                if _created(node) or _target_type(node) == base:
+                    yield node
+
+
+def _holes(node: Node) -> bool:
+    return any(c.type == "interpolation" for c in node.children)
+
+
+def _element(node: Node) -> str:
+    type_node = node.child_by_field_name("type")
+    element = type_node.child_by_field_name("type") if type_node is not None else None
+    return text(element).split("<", 1)[0].rsplit(".", 1)[-1]
+
+
+def _created(node: Node) -> str:
+    return text(node.child_by_field_name("type")).split("<", 1)[0].rsplit(".", 1)[-1]
+
+
+def _call_name(call: Node) -> str:
+    return cold.called_name(call)
+
+
+def _target_type(node: Node) -> str:
+    """The type a target-typed ``new()`` creates: its variable's, field's or return type."""
+    parent = node.parent
+    while parent is not None and parent.type in ("variable_declarator", "equals_value_clause"):
+        parent = parent.parent
+    if parent is not None and parent.type == "variable_declaration":
+        return text(parent.child_by_field_name("type")).split("<", 1)[0].rsplit(".", 1)[-1]
+    function = next((a for a in _up(node) if a.type in ("method_declaration", *LAMBDAS)), None)
+    if function is not None and function.type == "method_declaration":
+        returns = text(function.child_by_field_name("returns"))
+        return returns.split("<", 1)[0].rsplit(".", 1)[-1]
+    return ""
+
+
+def _up(node: Node) -> Iterator[Node]:
+    parent = node.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent

@@ -1,131 +1,103 @@
-"""Pure helpers reading C# declaration headers (token lists) for the symbol index.
+"""Pure helpers reading declarations off C# syntax nodes for the symbol index.
 
-A header is the tokens between the previous ``;``/``{``/``}`` and a ``{`` (or an ``=>``
-statement): attributes, modifiers, a type keyword or a signature. These functions pick
-names, generic arity and parameter types out of it.
+Names, generic arity, parameter types, the line a declaration starts on (after its attributes),
+and the namespace and type path enclosing it.
 """
 
 from __future__ import annotations
 
-import re
+from tree_sitter import Node
 
-TYPE_KEYWORDS = frozenset({"class", "struct", "interface", "record", "enum"})
-TOKEN = re.compile(r"[A-Za-z_@][A-Za-z0-9_]*|=>|\S")
+from tools.source.syntax import TYPE_DECLARATIONS, ancestors, flat, text
 
-
-def tokenize(text: str, base: int) -> list[tuple[str, int]]:
-    """(token, offset) pairs of a header slice starting at offset ``base``."""
-    return [(m.group(), base + m.start()) for m in TOKEN.finditer(text)]
+PARAMETER_LISTS = frozenset({"parameter_list", "bracketed_parameter_list"})
 
 
-def strip_attributes(header: list[tuple[str, int]]) -> list[tuple[str, int]]:
-    """Drops leading ``[Attribute(...)]`` groups (the main loop skipped their insides)."""
-    i = 0
-    while i < len(header) and header[i][0] == "[":
-        depth = 0
-        while i < len(header):
-            if header[i][0] == "[":
-                depth += 1
-            elif header[i][0] == "]":
-                depth -= 1
-                if depth == 0:
-                    i += 1
-                    break
-            i += 1
-    return header[i:]
+def start_line(node: Node) -> int:
+    """The declaration's first line after its attributes (what a reader calls its line)."""
+    for child in node.children:
+        if child.type != "attribute_list":
+            return child.start_point.row + 1
+    return node.start_point.row + 1
 
 
-def type_declaration(words: list[str]) -> tuple[str, str, int] | None:
-    """(keyword, name, generic arity) when the header declares a type."""
-    stop = len(words)
-    for marker in ("(", "where", ":"):
-        if marker in words:
-            stop = min(stop, words.index(marker))
-    for i, word in enumerate(words[:stop]):
-        if word in TYPE_KEYWORDS and i + 1 < len(words):
-            j = i + 1
-            if word == "record" and words[j] in ("struct", "class"):
-                word = words[j]
-                j += 1
-            if j >= len(words) or not is_identifier(words[j]):
-                return None
-            return word, words[j], generic_arity(words, j + 1)
-    return None
+def name_of(node: Node) -> str:
+    """The declared name (``name`` field), "" when the parser found none."""
+    return text(node.child_by_field_name("name"))
 
 
-def generic_arity(words: list[str], i: int) -> int:
-    if i >= len(words) or words[i] != "<":
-        return 0
-    depth = 0
-    count = 1
-    for word in words[i:]:
-        if word == "<":
-            depth += 1
-        elif word == ">":
-            depth -= 1
-            if depth == 0:
-                return count
-        elif word == "," and depth == 1:
-            count += 1
-    return count
+def generic_arity(node: Node) -> int:
+    """Type parameters of a generic declaration (0 when not generic)."""
+    params = node.child_by_field_name("type_parameters") or next(
+        (c for c in node.children if c.type == "type_parameter_list"), None
+    )
+    return (
+        0 if params is None else sum(1 for c in params.named_children if c.type == "type_parameter")
+    )
 
 
-def generic_open(words: list[str], close: int) -> int:
-    depth = 0
-    for i in range(close, -1, -1):
-        if words[i] == ">":
-            depth += 1
-        elif words[i] == "<":
-            depth -= 1
-            if depth == 0:
-                return i
-    return 0
+def type_segment(node: Node) -> str:
+    """``Name`` or ``Name`N`` as the runtime names a (generic) type."""
+    arity = generic_arity(node)
+    return f"{name_of(node)}`{arity}" if arity else name_of(node)
 
 
-def param_types(clean: list[tuple[str, int]], paren: int) -> tuple[str, ...]:
-    """Parameter type texts from the parenthesised list starting at ``paren``."""
-    words = [t for t, _ in clean]
-    depth = 0
-    current: list[str] = []
-    params: list[list[str]] = []
-    for word in words[paren:]:
-        if word in "(<[":
-            depth += 1
-            if depth == 1:
-                continue
-        elif word in ")>]":
-            depth -= 1
-            if depth == 0:
-                params.append(current)
-                break
-        elif word == "," and depth == 1:
-            params.append(current)
-            current = []
-            continue
-        current.append(word)
-    return tuple(t for t in (param_type(p) for p in params) if t)
+def parameter_list(node: Node) -> Node | None:
+    """The declaration's parameter list (primary constructors' included)."""
+    found = node.child_by_field_name("parameters")
+    if found is not None:
+        return found
+    return next((c for c in node.children if c.type in PARAMETER_LISTS), None)
 
 
-def param_type(words: list[str]) -> str:
-    if "=" in words:
-        words = words[: words.index("=")]
-    words = [w for w in words if w not in ("this", "ref", "out", "in", "params", "scoped")]
-    if len(words) >= 2 and (words[-1][0].isalpha() or words[-1][0] in "_@"):
-        words = words[:-1]  # the parameter's name
-    text = "".join(w if w not in (",",) else ", " for w in words)
-    return text
+def param_types(node: Node) -> tuple[str, ...]:
+    """Parameter type texts as written (``("long", "ReadOnlySpan<byte>")``)."""
+    params = parameter_list(node)
+    if params is None:
+        return ()
+    return tuple(
+        flat(p.child_by_field_name("type")) or "?"
+        for p in params.named_children
+        if p.type == "parameter"
+    )
 
 
-def index_of(words: list[str], token: str) -> int | None:
-    return words.index(token) if token in words else None
+def param_names(node: Node) -> list[str]:
+    """Parameter names of a declaration or lambda."""
+    params = parameter_list(node)
+    if params is None:
+        # ``x => …``: a lambda's single parameter is an identifier child
+        first = node.named_children[0] if node.named_children else None
+        return [text(first)] if first is not None and first.type == "identifier" else []
+    return [name_of(p) for p in params.named_children if p.type == "parameter"]
 
 
-def arrow_index(header: list[tuple[str, int]]) -> int:
-    for i, (tok, _) in enumerate(header):
-        if tok == "=>":
-            return i
-    return len(header)
+def is_struct(node: Node) -> bool:
+    """``struct`` / ``record struct`` declarations (values, not heap objects)."""
+    if node.type == "struct_declaration":
+        return True
+    return node.type == "record_declaration" and any(c.type == "struct" for c in node.children)
 
 
-def is_identifier(word: str) -> bool:
-    return bool(word) and (word[0].isalpha() or word[0] in "_@") and word not in TYPE_KEYWORDS
+def enclosing_types(node: Node) -> tuple[str, ...]:
+    """The type path around ``node``, outermost first (``("BrokerSender", "InFlight")``)."""
+    path = [type_segment(a) for a in ancestors(node) if a.type in TYPE_DECLARATIONS]
+    return tuple(reversed(path))
+
+
+def enclosing_namespace(node: Node, file_namespace: str) -> str:
+    """The dotted namespace around ``node`` (block namespaces nest in a file-scoped one)."""
+    names = [
+        text(a.child_by_field_name("name"))
+        for a in ancestors(node)
+        if a.type == "namespace_declaration"
+    ]
+    return ".".join(n for n in [file_namespace, *reversed(names)] if n)
+
+
+def file_namespace(root: Node) -> str:
+    """The file-scoped namespace (``namespace Dekaf.Producer;``), "" when there is none."""
+    for child in root.children:
+        if child.type == "file_scoped_namespace_declaration":
+            return text(child.child_by_field_name("name"))
+    return ""

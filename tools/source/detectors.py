@@ -1,8 +1,10 @@
-"""Lexical detectors for the hot-path rules, run on comment/string-masked C# text.
+"""Detectors for the hot-path rules, run on C# syntax trees.
 
-Each detector takes the masked text of a whole file and a region ``[start, end)`` and returns
-``(rule id, offset, detail)`` hits inside the region. Masking guarantees that comments and
-string contents never match; interpolation holes are code and do match.
+Each detector takes a :class:`Region` (a declaration or a whole file) and yields
+``(rule id, line, detail)`` hits inside it. Comments and string contents are tree nodes of
+their own, so they never match; interpolation holes are expressions and do. Each detector
+also knows the shapes that look like a breach and are not (an exception's message, a
+``.Result`` on a task already awaited, a protocol reader's ``Skip``): see ``cold_paths``.
 """
 
 from __future__ import annotations
@@ -11,335 +13,347 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
+from tree_sitter import Node
+
+from tools.source import cold_paths as cold
+from tools.source.syntax import (
+    LAMBDAS,
+    LOOPS,
+    captures,
+    enclosing,
+    flat,
+    has_modifier,
+    line,
+    query,
+    text,
+)
+
 Hit = tuple[str, int, str]
+"""(rule id, line, detail)."""
+NodeHit = tuple[str, Node, str]
+SETUP_SENSITIVE = frozenset(
+    {
+        "lock",
+        "linq",
+        "string-format",
+        "capturing-lambda",
+        "boxing",
+        "task-run",
+        "params-toarray",
+        "alloc-in-loop",
+    }
+)
+"""Rules about per-iteration cost: setup before a service loop or teardown after it is exempt."""
 
 WELL_KNOWN_STRUCTS = frozenset(
     "Span ReadOnlySpan Memory ReadOnlyMemory ValueTask KeyValuePair DateTime DateTimeOffset "
     "TimeSpan Guid CancellationToken ValueTuple ArraySegment SpinWait Vector Index Range "
-    "decimal int long byte bool double float char short".split()
+    "decimal int long byte bool double float char short uint ulong ushort sbyte nint nuint".split()
 )
 """Types whose ``new`` does not allocate on the heap (the repo's own structs are added)."""
 
-LINQ_METHODS = (
-    "Select|SelectMany|Where|Any|All|First|FirstOrDefault|Last|LastOrDefault|Single|"
-    "SingleOrDefault|OrderBy|OrderByDescending|ThenBy|GroupBy|Aggregate|Sum|Min|Max|Average|"
-    "Count|LongCount|Skip|Take|Distinct|Concat|Zip|ToDictionary|ToHashSet|ToLookup|Cast|OfType|"
-    "Reverse|SequenceEqual|DefaultIfEmpty|Join|GroupJoin|Union|Intersect|Except"
+LINQ_METHODS = frozenset(
+    "Select SelectMany Where Any All First FirstOrDefault Last LastOrDefault Single "
+    "SingleOrDefault OrderBy OrderByDescending ThenBy GroupBy Aggregate Sum Min Max Average "
+    "Count LongCount Skip Take Distinct Concat Zip ToDictionary ToHashSet ToLookup Cast OfType "
+    "DefaultIfEmpty Join GroupJoin Union Intersect Except SkipWhile TakeWhile".split()
 )
-NOT_STATIC_RECEIVER = "".join(
-    f"(?<!\\b{name})"
-    for name in "Math MathF Array string String Interlocked Volatile Task Span Buffer".split()
+"""Enumerable's operators (``SequenceEqual``/``Reverse`` are left out: on spans they are
+MemoryExtensions, allocation-free)."""
+STATIC_RECEIVERS = frozenset(
+    "Math MathF Array string String Interlocked Volatile Task Span Buffer BitConverter "
+    "BinaryPrimitives Vector Unsafe MemoryMarshal Debug TimeSpan Environment".split()
 )
 """Same-named static methods that are not LINQ (``Math.Min``, ``string.Join``, …)."""
-LAMBDA_KEYWORDS = frozenset(
-    "new null true false default this base typeof nameof sizeof is as await return static var "
-    "out ref in throw async checked unchecked".split()
+
+_NODES = query(
+    """
+    (await_expression) @await
+    (foreach_statement) @foreach
+    (using_statement) @using
+    (local_declaration_statement) @decl
+    (invocation_expression) @call
+    (member_access_expression) @member
+    (lock_statement) @lock
+    (query_expression) @query
+    (parameter) @parameter
+    (yield_statement) @yield
+    (interpolated_string_expression) @interpolated
+    (object_creation_expression) @new
+    (implicit_object_creation_expression) @new
+    (array_creation_expression) @new
+    (implicit_array_creation_expression) @new
+    (throw_statement) @throw
+    (lambda_expression) @lambda
+    (anonymous_method_expression) @lambda
+    (cast_expression) @cast
+    """
 )
-
-_SIMPLE: dict[str, list[re.Pattern[str]]] = {
-    "blocking-wait": [
-        re.compile(r"\.\s*Wait\s*\("),
-        re.compile(r"\.\s*GetAwaiter\s*\(\s*\)\s*\.\s*GetResult\s*\("),
-    ],
-    "lock": [
-        re.compile(r"\block\s*\("),
-        re.compile(r"\bMonitor\s*\.\s*(Enter|TryEnter|Wait)\b"),
-    ],
-    "linq": [
-        re.compile(rf"{NOT_STATIC_RECEIVER}\.\s*({LINQ_METHODS})\s*(<[^<>;()]*>)?\s*\("),
-        re.compile(r"\bfrom\s+\w+\s+in\s+\w[^;]*\bselect\b"),
-    ],
-    "params-toarray": [
-        re.compile(r"\bparams\b"),
-        re.compile(r"\.\s*(ToArray|ToList)\s*\("),
-    ],
-    "yield": [re.compile(r"\byield\s+(return|break)\b")],
-    "string-format": [
-        re.compile(r"(\$+@?|@\$+)\""),
-        re.compile(r"\b[Ss]tring\s*\.\s*Format\s*\("),
-    ],
-    "task-run": [
-        re.compile(r"\bTask\s*\.\s*Run\s*[<(]"),
-        re.compile(r"\bTask\s*\.\s*Factory\s*\.\s*StartNew\s*[<(]"),
-    ],
-    "boxing": [
-        re.compile(r"(?<!\))(?<!\)\s)\(\s*object\s*\)\s*[\w(]"),
-        re.compile(r"\bobject\??\s+\w+\s*=(?!=)(?!\s*(?:null|new|default)\b)"),
-    ],
-}
-
-
-_AWAIT = re.compile(r"\bawait\b")
-_GENERIC_ARGS = re.compile(r"<[\w\s,.?\[\]<>()]*?>(?=\s*\()")
-_RESULT = re.compile(r"(?P<receiver>\)|[A-Za-z_]\w*)\s*\.\s*Result\b(?!\s*\()")
-_CATCH = re.compile(r"\s*catch\b\s*(?:\(\s*(?P<type>[\w.]+)[^)]*\))?\s*(?:when\s*(?P<when>\())?")
-_THROWN = re.compile(r"throw\s+new\s+(?P<type>[\w.]+)")
-_LOOP = re.compile(r"\b(for|foreach|while)\s*\(|\bdo\s*\{")
-_TRY = re.compile(r"\btry\s*\{")
-_THROW = re.compile(r"\bthrow\b(?!\s*;)")
-_ARROW = re.compile(r"=>")
 
 
 @dataclass
 class Region:
-    """A span of one file's masked text to scan.
+    """What one scan looks at.
 
     Attributes:
-        masked: the whole file, masked.
-        start: first offset of the region.
-        end: offset just past the region.
-        skip_arrows: offsets of ``=>`` that belong to expression-bodied members, not lambdas.
-        locals: names of parameters and locals in scope (for capture detection).
+        node: the declaration (or the file's root) to scan.
         structs: type names whose ``new`` is a value, not a heap allocation.
+        repo_methods: method names the repository declares (a call to one of them named like
+            a LINQ operator may be the repository's own method).
+        per_message_only: rule ids whose text bans them per message only (one-time startup
+            work, such as a ``Task.Run`` starting a loop in a constructor, is then allowed).
     """
 
-    masked: str
-    start: int
-    end: int
-    skip_arrows: frozenset[int] = frozenset()
-    locals: frozenset[str] = frozenset()
+    node: Node
     structs: frozenset[str] = field(default_factory=frozenset)
+    repo_methods: frozenset[str] = field(default_factory=frozenset)
+    per_message_only: frozenset[str] = field(default_factory=frozenset)
+    _nodes: dict[str, list[Node]] | None = field(default=None, repr=False)
+
+    def nodes(self, name: str) -> list[Node]:
+        """The region's nodes of one capture of the detectors' query."""
+        if self._nodes is None:
+            self._nodes = captures(_NODES, self.node)
+        return self._nodes.get(name, [])
 
 
 def detect(region: Region) -> list[Hit]:
-    """Every hit of every detector in ``region``, sorted by offset."""
-    hits: list[Hit] = []
-    text = region.masked
-    for rule, patterns in _SIMPLE.items():
-        for pattern in patterns:
-            for m in pattern.finditer(text, region.start, region.end):
-                hits.append((rule, m.start(), m.group().strip()))
-    for detector in DETECTORS:
-        hits.extend(detector(region))
-    hits = [h for h in hits if not (h[0] == "string-format" and _in_throw(text, h[1]))]
-    return sorted(set(hits), key=lambda h: (h[1], h[0]))
+    """Every hit of every detector in ``region``, sorted by line."""
+    hits = {
+        (rule, line(node), detail)
+        for detector in DETECTORS
+        for rule, node, detail in detector(region)
+        if rule not in SETUP_SENSITIVE or not cold.outside_service_loop(node)
+    }
+    return sorted(hits, key=lambda h: (h[1], h[0]))
 
 
-def _in_throw(text: str, pos: int) -> bool:
-    """Whether ``pos`` is in a ``throw`` statement (messages of exceptions are cold)."""
-    start = max(text.rfind(";", 0, pos), text.rfind("{", 0, pos), text.rfind("}", 0, pos))
-    return re.search(r"\bthrow\b", text[start + 1 : pos]) is not None
-
-
-def missing_configure_await(region: Region) -> Iterator[Hit]:
-    """``await`` whose awaited expression has no ``.ConfigureAwait(``."""
-    text = region.masked
-    for m in _AWAIT.finditer(text, region.start, region.end):
-        extent = text[m.end() : _expression_end(text, m.end(), region.end)]
-        if "ConfigureAwait" in extent or re.search(r"Task\s*\.\s*Yield\s*\(", extent):
+def missing_configure_await(region: Region) -> Iterator[NodeHit]:
+    """``await`` (also ``await foreach`` / ``await using``) with no ``.ConfigureAwait(``."""
+    for node in region.nodes("await"):
+        awaited = node.named_children[0] if node.named_children else None
+        shown = flat(awaited)
+        if "ConfigureAwait" in _call_names(awaited) or re.match(r"Task\s*\.\s*Yield\b", shown):
             continue
-        yield "configure-await", m.start(), "await " + " ".join(extent.split())[:60]
+        yield "configure-await", node, "await " + shown[:60]
+    for kind in ("foreach", "using", "decl"):
+        for node in region.nodes(kind):
+            if any(c.type == "await" for c in node.children) and "ConfigureAwait" not in text(
+                node.child_by_field_name("right") or node
+            ):
+                yield "configure-await", node, flat(node)[:60]
 
 
-def _expression_end(text: str, pos: int, limit: int) -> int:
-    """End of an expression: ``;``, ``{``, or a ``,``/closing bracket at depth 0."""
-    depth = 0
-    while pos < limit:
-        ch = text[pos]
-        if (
-            ch == "<"
-            and depth == 0
-            and pos > 0
-            and (text[pos - 1].isalnum() or text[pos - 1] == "_")
-        ):
-            generic = _GENERIC_ARGS.match(text, pos, limit)
-            if generic:
-                pos = generic.end()
-                continue
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-            if depth < 0:
-                return pos
-        elif ch in ";{}" and depth <= 0:
-            return pos
-        elif ch == "," and depth == 0:
-            return pos
-        pos += 1
-    return pos
-
-
-def matching(text: str, open_at: int, limit: int) -> int:
-    """Offset of the bracket closing the one at ``open_at`` (or ``limit``)."""
-    pairs = {"(": ")", "{": "}", "[": "]"}
-    opener = text[open_at]
-    closer = pairs[opener]
-    depth = 0
-    for i in range(open_at, limit):
-        if text[i] == opener:
-            depth += 1
-        elif text[i] == closer:
-            depth -= 1
-            if depth == 0:
-                return i
-    return limit
-
-
-def loop_bodies(region: Region) -> Iterator[tuple[int, int]]:
-    """(start, end) of every for/foreach/while/do body in the region."""
-    text = region.masked
-    for m in _LOOP.finditer(text, region.start, region.end):
-        pos = m.end() - 1
-        if text[pos] == "(":
-            pos = _skip_space(text, matching(text, pos, region.end) + 1)
-        if pos >= region.end or text[pos] == ";":
-            continue  # the ``while (…);`` of a do/while
-        if text[pos] == "{":
-            yield pos, matching(text, pos, region.end)
-        else:
-            yield pos, _expression_end(text, pos, region.end)
-
-
-def _skip_space(text: str, pos: int) -> int:
-    while pos < len(text) and text[pos].isspace():
-        pos += 1
-    return pos
-
-
-_NEW = re.compile(
-    r"\bnew\b\s*(?:(?P<type>[A-Za-z_][\w.]*)\s*(?:<[^;{}()]*?>)?\s*)?(?P<open>[\[({])"
-)
-
-
-def allocations_in_loops(region: Region) -> Iterator[Hit]:
-    """``new T(…)`` / ``new T[…]`` / ``new()`` inside a loop body (not of a struct or exception)."""
-    text = region.masked
-    seen: set[int] = set()
-    for start, end in loop_bodies(region):
-        for m in _NEW.finditer(text, start, end):
-            type_name = (m.group("type") or "").rsplit(".", 1)[-1]
-            value = type_name in region.structs or type_name in WELL_KNOWN_STRUCTS
-            if m.start() in seen or (value and m.group("open") != "["):
-                continue
-            if type_name.endswith("Exception") or re.search(r"throw\s*$", text[start : m.start()]):
-                continue
-            seen.add(m.start())
-            yield "alloc-in-loop", m.start(), " ".join(text[m.start() : m.end()].split())
-
-
-def throws_caught_locally(region: Region) -> Iterator[Hit]:
-    """``throw`` inside a ``try`` whose own ``catch`` clauses would catch it."""
-    text = region.masked
-    for m in _TRY.finditer(text, region.start, region.end):
-        open_at = m.end() - 1
-        close = matching(text, open_at, region.end)
-        caught = _caught_types(text, close + 1, region.end)
-        if not caught:
+def _call_names(node: Node | None) -> set[str]:
+    """Names of the methods called along a call chain (``a.B().C()`` -> {B, C})."""
+    names: set[str] = set()
+    while node is not None and node.type in ("invocation_expression", "member_access_expression"):
+        if node.type == "invocation_expression":
+            node = node.child_by_field_name("function")
             continue
-        for t in _THROW.finditer(text, open_at, close):
-            thrown = _THROWN.match(text, t.start())
-            name = thrown.group("type").rsplit(".", 1)[-1] if thrown else None
-            if caught & {"*", "Exception"} or (name and name in caught):
-                yield "throw-control-flow", t.start(), f"throw {name or '…'} (caught below)"
+        names.add(text(node.child_by_field_name("name")))
+        node = node.child_by_field_name("expression")
+    return names
 
 
-def _caught_types(text: str, pos: int, limit: int) -> set[str]:
-    """Exception type names of the catch clauses at ``pos`` (``*`` for a bare catch)."""
-    types: set[str] = set()
-    while True:
-        m = _CATCH.match(text, pos, limit)
-        if m is None:
-            return types
-        types.add((m.group("type") or "*").rsplit(".", 1)[-1])
-        pos = m.end()
-        if m.group("when"):
-            pos = matching(text, m.start("when"), limit) + 1
-        pos = _skip_space(text, pos)
-        if pos >= limit or text[pos] != "{":
-            return types
-        pos = matching(text, pos, limit) + 1
+def calls(region: Region) -> Iterator[NodeHit]:
+    """Banned calls: ``.Wait()``, ``GetAwaiter().GetResult()``, Monitor, LINQ, ToArray/ToList,
+    string.Format, Task.Run."""
+    for node in region.nodes("call"):
+        function = node.child_by_field_name("function")
+        if function is None or function.type != "member_access_expression":
+            continue
+        name = _generic_base(text(function.child_by_field_name("name")))
+        receiver = function.child_by_field_name("expression")
+        hit = _call_rule(region, node, name, receiver)
+        if hit is not None:
+            yield hit[0], node, hit[1]
 
 
-def blocking_results(region: Region) -> Iterator[Hit]:
-    """``task.Result`` / ``Call().Result`` not guarded by an ``IsCompleted`` check just before."""
-    text = region.masked
-    for m in _RESULT.finditer(text, region.start, region.end):
-        receiver = m.group("receiver")
-        if receiver != ")" and "task" not in receiver.lower():
-            continue  # ``.Result`` of a result record, not of a task
-        if "IsCompleted" in text[max(region.start, m.start() - 300) : m.start()]:
-            continue  # the synchronous fast path of a completed ValueTask/Task
-        yield "blocking-wait", m.start("receiver"), ".Result"
+def _call_rule(
+    region: Region, call: Node, name: str, receiver: Node | None
+) -> tuple[str, str] | None:
+    owner = text(receiver)
+    if name == "Wait" and receiver is not None and cold.task_like(receiver, call):
+        return None if cold.task_completed(call, receiver) else ("blocking-wait", f"{owner}.Wait()")
+    if name == "GetResult" and "GetAwaiter" in _call_names(receiver):
+        task = _innermost_receiver(receiver)
+        if task is not None and cold.task_completed(call, task):
+            return None
+        return "blocking-wait", ".GetAwaiter().GetResult()"
+    if owner == "Monitor" and name in ("Enter", "TryEnter", "Wait"):
+        return "lock", f"Monitor.{name}"
+    if name in ("ToArray", "ToList"):
+        return "params-toarray", f".{name}()"
+    if owner in ("string", "String") and name == "Format":
+        return None if cold.cold_string(call) else ("string-format", "string.Format")
+    if owner == "Task" and name == "Run" or owner == "Task.Factory" and name == "StartNew":
+        if "task-run" in region.per_message_only and cold.startup_work(call):
+            return None
+        return "task-run", f"{owner}.{name}"
+    if (
+        name in LINQ_METHODS
+        and owner not in STATIC_RECEIVERS
+        and cold.looks_like_linq(call, name, region.repo_methods)
+    ):
+        return "linq", f".{name}(…)"
+    return None
 
 
-def capturing_lambdas(region: Region) -> Iterator[Hit]:
+def _generic_base(name: str) -> str:
+    return name.split("<", 1)[0].strip()
+
+
+def _innermost_receiver(node: Node | None) -> Node | None:
+    """``t.GetAwaiter()`` -> ``t``."""
+    if node is not None and node.type == "invocation_expression":
+        function = node.child_by_field_name("function")
+        if function is not None and function.type == "member_access_expression":
+            return function.child_by_field_name("expression")
+    return None
+
+
+def blocking_results(region: Region) -> Iterator[NodeHit]:
+    """``task.Result`` on a task not known to be complete (awaited, or checked just before)."""
+    for node in region.nodes("member"):
+        if text(node.child_by_field_name("name")) != "Result":
+            continue
+        parent = node.parent
+        if parent is not None and parent.type == "invocation_expression":
+            continue  # ``x.Result(…)`` is a method of that name
+        receiver = node.child_by_field_name("expression")
+        if receiver is None or not cold.task_like(receiver, node):
+            continue
+        if cold.task_completed(node, receiver):
+            continue
+        yield "blocking-wait", node, f"{flat(receiver)[:40]}.Result"
+
+
+def locks_and_queries(region: Region) -> Iterator[NodeHit]:
+    """``lock (…)`` statements and LINQ query syntax."""
+    for node in region.nodes("lock"):
+        yield "lock", node, f"lock ({flat(node.named_children[0])[:40]})"
+    for node in region.nodes("query"):
+        yield "linq", node, "query expression"
+
+
+def declarations(region: Region) -> Iterator[NodeHit]:
+    """``params`` parameters and ``yield`` iterators."""
+    for node in region.nodes("parameter"):
+        if any(c.type == "params" or text(c) == "params" for c in node.children):
+            yield "params-toarray", node, "params " + flat(node)[:40]
+    for node in region.nodes("yield"):
+        if not cold.async_stream(node):
+            yield "yield", node, flat(node)[:40]
+
+
+def string_formatting(region: Region) -> Iterator[NodeHit]:
+    """Interpolated strings with holes, outside exception messages and guarded logging."""
+    for node in region.nodes("interpolated"):
+        if not any(c.type == "interpolation" for c in node.children):
+            continue  # ``$"text"`` without holes is a constant
+        if cold.cold_string(node):
+            continue
+        yield "string-format", node, flat(node)[:60]
+
+
+def allocations_in_loops(region: Region) -> Iterator[NodeHit]:
+    """``new T(…)`` / ``new T[…]`` / ``new()`` in a loop body, per iteration of the loop."""
+    for node in region.nodes("new"):
+        loop = _loop_body_around(node, region.node)
+        if loop is None or cold.one_off_allocation(node, loop):
+            continue
+        type_name = _created_type(node)
+        is_array = "array" in node.type
+        if not is_array and (type_name in region.structs or type_name in WELL_KNOWN_STRUCTS):
+            continue
+        if type_name.endswith("Exception"):
+            continue
+        yield "alloc-in-loop", node, flat(node)[:60]
+
+
+def _created_type(node: Node) -> str:
+    type_node = node.child_by_field_name("type")
+    name = _generic_base(text(type_node)).rsplit(".", 1)[-1]
+    return name.split("[", 1)[0]
+
+
+def _loop_body_around(node: Node, limit: Node) -> Node | None:
+    """The loop whose body holds ``node`` (not its header: that runs once), within ``limit``.
+
+    A lambda or local function in between ends the search: its body runs when it is called.
+    """
+    child = node
+    parent = node.parent
+    while parent is not None and child != limit:
+        if parent.type in LAMBDAS or parent.type == "local_function_statement":
+            return None
+        if parent.type in LOOPS and parent.child_by_field_name("body") == child:
+            return parent
+        if parent.type == "do_statement" and child.type == "block":
+            return parent
+        child, parent = parent, parent.parent
+    return None
+
+
+def throws_caught_locally(region: Region) -> Iterator[NodeHit]:
+    """``throw new X`` inside a ``try`` whose own ``catch (X)`` swallows it: control flow.
+
+    A catch-all (``catch``, ``catch (Exception)``) or a filtered catch is an error path, and a
+    throw inside a catch or a cold branch is one too: neither is reported.
+    """
+    for node in region.nodes("throw"):
+        thrown = node.named_children[0] if node.named_children else None
+        if thrown is None or thrown.type != "object_creation_expression":
+            continue
+        name = _created_type(thrown)
+        if cold.caught_by_own_catch(node, name):
+            yield "throw-control-flow", node, f"throw {name} (caught below)"
+
+
+def capturing_lambdas(region: Region) -> Iterator[NodeHit]:
     """Non-static lambdas whose body uses a local or parameter of the enclosing method."""
-    text = region.masked
-    for m in _ARROW.finditer(text, region.start, region.end):
-        if m.start() in region.skip_arrows:
+    for node in region.nodes("lambda"):
+        if has_modifier(node, "static") or any(text(c) == "static" for c in node.children[:2]):
             continue
-        params_start, params = _lambda_params(text, m.start())
-        if params is None or _not_a_lambda(text, params_start):
-            continue
-        body_end = _lambda_body_end(text, m.end(), region.end)
-        used = set(re.findall(r"(?<![.\w])[A-Za-z_]\w*", text[m.end() : body_end]))
-        captured = sorted((used & region.locals) - set(params) - LAMBDA_KEYWORDS)
+        captured = cold.captured_names(node)
         if captured:
-            yield "capturing-lambda", params_start, "captures " + ", ".join(captured)
+            yield "capturing-lambda", node, "captures " + ", ".join(captured[:4])
 
 
-def _lambda_params(text: str, arrow: int) -> tuple[int, list[str] | None]:
-    i = arrow - 1
-    while i >= 0 and text[i].isspace():
-        i -= 1
-    if i >= 0 and text[i] == ")":
-        depth = 0
-        j = i
-        while j >= 0:
-            if text[j] == ")":
-                depth += 1
-            elif text[j] == "(":
-                depth -= 1
-                if depth == 0:
-                    break
-            j -= 1
-        inner = text[j + 1 : i]
-        names = [p.split()[-1] for p in inner.split(",") if p.split()]
-        return j, names
-    m = re.search(r"[A-Za-z_]\w*$", text[max(0, i - 200) : i + 1])
-    if m is None:
-        return i, None
-    return i + 1 - len(m.group()), [m.group()]
+def boxing(region: Region) -> Iterator[NodeHit]:
+    """A value-type local or parameter cast to, or stored as, ``object``."""
+    for node in region.nodes("cast"):
+        value = node.child_by_field_name("value")
+        if text(node.child_by_field_name("type")) == "object" and value is not None:
+            if cold.value_typed(value, region.structs):
+                yield "boxing", node, flat(node)[:40]
+    for node in region.nodes("decl"):
+        declaration = node.named_children[-1] if node.named_children else None
+        if declaration is None or declaration.type != "variable_declaration":
+            continue
+        if text(declaration.child_by_field_name("type")).rstrip("?") != "object":
+            continue
+        for declarator in declaration.named_children[1:]:
+            value = declarator.named_children[-1] if len(declarator.named_children) > 1 else None
+            if value is not None and cold.value_typed(value, region.structs):
+                yield "boxing", node, flat(node)[:40]
 
 
-def _not_a_lambda(text: str, params_start: int) -> bool:
-    """Static lambdas, accessors and switch-expression arms are not capturing lambdas."""
-    before = text[max(0, params_start - 40) : params_start].split()
-    last = before[-1] if before else ""
-    if last in ("static", "get", "set", "init", "add", "remove", "case"):
-        return True
-    if last == "async" and len(before) > 1 and before[-2] == "static":
-        return True
-    return _inside_switch_expression(text, params_start)
-
-
-def _inside_switch_expression(text: str, pos: int) -> bool:
-    depth = 0
-    for i in range(pos - 1, -1, -1):
-        ch = text[i]
-        if ch == "}":
-            depth += 1
-        elif ch == "{":
-            if depth == 0:
-                return bool(re.search(r"\bswitch\s*$", text[max(0, i - 20) : i]))
-            depth -= 1
-        elif ch == ";" and depth == 0:
-            return False
-    return False
-
-
-def _lambda_body_end(text: str, pos: int, limit: int) -> int:
-    pos = _skip_space(text, pos)
-    if pos < limit and text[pos] == "{":
-        return matching(text, pos, limit)
-    return _expression_end(text, pos, limit)
-
-
-DETECTORS: tuple[Callable[[Region], Iterator[Hit]], ...] = (
+DETECTORS: tuple[Callable[[Region], Iterator[NodeHit]], ...] = (
     missing_configure_await,
+    calls,
+    blocking_results,
+    locks_and_queries,
+    declarations,
+    string_formatting,
     allocations_in_loops,
     throws_caught_locally,
     capturing_lambdas,
-    blocking_results,
+    boxing,
 )
+
+
+def member_of(node: Node) -> Node | None:
+    """The member declaration around ``node`` (for per-member context)."""
+    return enclosing(node, cold.MEMBERS)

@@ -12,6 +12,7 @@ from tools.base import ToolContext
 from tools.errors import ToolError
 from tools.source.frames import FrameRef, canonical_type, parse_frame
 from tools.source.symbol_index import Symbol, SymbolIndex, build_index
+from tools.source.syntax import captures, query
 
 INDEX_STATE_KEY = "source_index"
 """``ctx.state`` key caching the repository's symbol index for the run."""
@@ -22,6 +23,7 @@ SOURCE_MAX_CHARS = 8_000
 FOUND_SCORE = 0.5
 """Below this the best match only shares the member name (another type): not found."""
 MEMBER_KINDS = ("method", "constructor", "property", "local_function")
+_LAMBDAS = query("[(lambda_expression) (anonymous_method_expression)] @l")
 
 
 class FindSourceArgs(BaseModel):
@@ -32,7 +34,8 @@ class FindSourceArgs(BaseModel):
         description=(
             "A method as a trace names it, e.g. 'Dekaf!Dekaf.Producer.RecordAccumulator."
             "TryAppend(int64,…)', 'Dekaf.Producer.BrokerSender+<SendLoopAsync>d__42.MoveNext', "
-            "or simply 'RecordAccumulator.TryAppend'."
+            "'Dekaf.Producer.RecordAccumulator::TryAppend', or simply "
+            "'RecordAccumulator.TryAppend'."
         ),
         min_length=1,
         max_length=2000,
@@ -114,7 +117,18 @@ def find_source(args: FindSourceArgs, ctx: ToolContext) -> FindSourceResult:
 
 
 def resolve(index: SymbolIndex, ref: FrameRef) -> list[Match]:
-    """Every declaration the frame may mean, best first (ties by file and line)."""
+    """Every declaration the frame may mean, best first (ties by file and line).
+
+    Library code is looked up first; tests, tools and the rest are parsed only when the
+    library holds no good match.
+    """
+    matches = _resolve_indexed(index, ref)
+    if (not matches or matches[0].score < FOUND_SCORE) and index.complete():
+        matches = _resolve_indexed(index, ref)
+    return matches
+
+
+def _resolve_indexed(index: SymbolIndex, ref: FrameRef) -> list[Match]:
     pool = [s for s in index.by_name(ref.local or ref.method) if s.kind in MEMBER_KINDS]
     if ref.local:
         local = [s for s in pool if s.parent == ref.method]
@@ -153,13 +167,9 @@ def score(symbol: Symbol, ref: FrameRef) -> float:
 
 def _lambda_bonus(index: SymbolIndex, symbol: Symbol, ref: FrameRef) -> float:
     """A lambda frame prefers the overload whose body declares a lambda."""
-    if ref.compiler_generated != "lambda":
+    if ref.compiler_generated != "lambda" or symbol.node is None:
         return 0.0
-    masked = index.files[symbol.file].masked
-    end = index.files[symbol.file].starts[
-        min(symbol.end_line, len(index.files[symbol.file].starts) - 1)
-    ]
-    return 0.05 if "=>" in masked[symbol.body_offset + 2 : end] else 0.0
+    return 0.05 if captures(_LAMBDAS, symbol.node).get("l") else 0.0
 
 
 def _arity_bonus(ref: FrameRef, path: list[str]) -> float:
@@ -208,6 +218,7 @@ def _cut(line: str, limit: int = 240) -> str:
 def nearest_names(index: SymbolIndex, ref: FrameRef, *, limit: int = 5) -> list[str]:
     """Known ``Type.Member`` names closest to what the frame asked for (difflib)."""
     wanted = _display(ref)
+    index.complete()
     names = sorted({s.signature.split("(")[0] for s in index.symbols if s.kind in MEMBER_KINDS})
     close = difflib.get_close_matches(wanted, names, n=limit, cutoff=0.4)
     by_member = {n.rsplit(".", 1)[-1]: n for n in names}

@@ -72,7 +72,9 @@ class FrameRef:
 
 def parse_frame(frame: str) -> FrameRef | None:
     """Parses ``frame``; None when it names nothing (``?!?``, empty, pseudo frames)."""
-    text = frame.strip()
+    text = frame.strip().replace("global::", "")
+    # ``Type::Method`` (the C++/ETW spelling some profilers print) is ``Type.Method``.
+    text = text.replace("::", ".")
     bang = text.find("!")
     paren = text.find("(")
     if bang >= 0 and (paren < 0 or bang < paren):

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from tree_sitter import Node
 
 from tools.base import ToolContext
 from tools.errors import ToolError
-from tools.source.detectors import Region, detect
+from tools.source.declarations import parameter_list
+from tools.source.detectors import Hit, Region, detect
 from tools.source.find_source import FOUND_SCORE, get_index, repo_relative, resolve
 from tools.source.frames import parse_frame
 from tools.source.rules import RULES_BY_ID, RuleSet, load_rules
 from tools.source.symbol_index import SourceFile, Symbol, SymbolIndex
+from tools.source.syntax import TYPE_DECLARATIONS, comment_columns, comments
 
 MAX_FINDINGS = 60
 """Findings returned to the model at most (the rest are counted)."""
@@ -21,13 +25,6 @@ FINDINGS_MAX_CHARS = 9_000
 """Budget for the findings' JSON, so the result fits the tool-result cap uncut."""
 
 RULES_STATE_KEY = "source_rules"
-
-_VAR_LOCAL = re.compile(r"\b(?:var|out\s+var)\s+([A-Za-z_]\w*)")
-_TYPED_LOCAL = re.compile(
-    r"(?:^|[;{}(,])\s*(?:[A-Za-z_][\w.]*(?:<[^;{}()=]*>)?(?:\[\])*\??)\s+([A-Za-z_]\w*)\s*"
-    r"(?:=(?![=>])|\bin\b|;)",
-    re.MULTILINE,
-)
 
 
 class CheckGuidelinesArgs(BaseModel):
@@ -106,12 +103,13 @@ def check_guidelines(args: CheckGuidelinesArgs, ctx: ToolContext) -> CheckGuidel
         symbol = best_symbol(index, args.symbol)
         findings = scan_symbol(index, symbol, rules)
         scanned = f"{symbol.file}:{symbol.start_line}-{symbol.end_line} ({symbol.signature})"
+        scanned += _not_library(index, [symbol.file])
     else:
         files = _files_under(index, repo_relative(ctx.repo, args.path or "."))
         findings = [f for path in files for f in scan_file(index, path, rules)]
         scanned = (
             f"{len(files)} file(s): " + ", ".join(files[:5]) + (" …" if len(files) > 5 else "")
-        )
+        ) + _not_library(index, files)
     shown = _within_budget([_model(f) for f in findings[:MAX_FINDINGS]])
     return CheckGuidelinesResult(
         findings=shown,
@@ -120,6 +118,15 @@ def check_guidelines(args: CheckGuidelinesArgs, ctx: ToolContext) -> CheckGuidel
         scanned=scanned,
         omitted=len(findings) - len(shown),
     )
+
+
+def _not_library(index: SymbolIndex, files: list[str]) -> str:
+    """A note naming the files left unjudged because they are not library code."""
+    others = Counter(index.category(f) for f in files if index.category(f) != "library")
+    if not others:
+        return ""
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(others.items()))
+    return f" ({kinds} file(s) not library code: the hot-path rules are not applied there)"
 
 
 def _within_budget(findings: list[GuidelineFinding]) -> list[GuidelineFinding]:
@@ -145,87 +152,90 @@ def best_symbol(index: SymbolIndex, name: str) -> Symbol:
 
 
 def scan_symbol(index: SymbolIndex, symbol: Symbol, rules: RuleSet) -> list[Finding]:
-    """Findings inside one declaration's line range."""
+    """Findings inside one declaration (none outside library code: the rules are the library's)."""
     source = index.files[symbol.file]
-    region = _region(index, source, symbol.start_line, symbol.end_line)
-    region.locals = _scope_names(source, symbol, region.start, region.end)
-    return _findings(source, detect(region), rules)
+    if source.category != "library" or symbol.node is None:
+        return []
+    node = symbol.node
+    if symbol.kind == "constructor" and node.type in TYPE_DECLARATIONS:
+        node = parameter_list(node) or node  # a primary constructor: its parameters only
+    return _findings(source, detect(_region(index, node, rules)), rules)
 
 
 def scan_file(index: SymbolIndex, path: str, rules: RuleSet) -> list[Finding]:
-    """Findings in a whole file; captures are judged per member (its own locals)."""
+    """Findings in a whole file (none outside library code)."""
     source = index.files[path]
-    whole = _region(index, source, 1, len(source.starts))
-    hits = [h for h in detect(whole) if h[0] != "capturing-lambda"]
-    for symbol in index.in_file(path):
-        if symbol.kind in ("method", "constructor", "property") and symbol.parent is None:
-            region = _region(index, source, symbol.start_line, symbol.end_line)
-            region.locals = _scope_names(source, symbol, region.start, region.end)
-            hits.extend(h for h in detect(region) if h[0] == "capturing-lambda")
-    return _findings(source, hits, rules)
+    if source.category != "library":
+        return []
+    return _findings(source, detect(_region(index, source.tree.root_node, rules)), rules)
 
 
-def _region(index: SymbolIndex, source: SourceFile, first: int, last: int) -> Region:
-    starts = source.starts
-    start = starts[first - 1]
-    end = starts[last] if last < len(starts) else len(source.masked)
-    arrows = frozenset(s.body_offset for s in index.in_file(source.path))
+def _region(index: SymbolIndex, node: Node, rules: RuleSet) -> Region:
+    if index.method_names is None:
+        index.method_names = frozenset(s.name for s in index.symbols if s.kind == "method")
     return Region(
-        source.masked, start, end, skip_arrows=arrows, structs=frozenset(index.struct_names)
+        node,
+        structs=frozenset(index.struct_names),
+        repo_methods=index.method_names,
+        per_message_only=rules.per_message,
     )
 
 
-def _scope_names(source: SourceFile, symbol: Symbol, start: int, end: int) -> frozenset[str]:
-    """Parameter and local names of a member (lambda captures are judged against them)."""
-    text = source.masked
-    header = text[start : symbol.body_offset]
-    names: set[str] = set()
-    if "(" in header:
-        inner = header[header.index("(") + 1 : header.rfind(")")]
-        for part in inner.split(","):
-            words = re.findall(r"[A-Za-z_]\w*", part.split("=")[0])
-            if len(words) >= 2:
-                names.add(words[-1])
-    body = text[symbol.body_offset : end]
-    names.update(_VAR_LOCAL.findall(body))
-    names.update(n for n in _TYPED_LOCAL.findall(body) if n not in ("in", "is", "as"))
-    return frozenset(names)
-
-
-def _findings(
-    source: SourceFile, hits: list[tuple[str, int, str]], rules: RuleSet
-) -> list[Finding]:
-    from tools.source.csharp_lexer import line_of
-
+def _findings(source: SourceFile, hits: list[Hit], rules: RuleSet) -> list[Finding]:
     seen: set[tuple[str, int]] = set()
     out: list[Finding] = []
-    lines = source.text.splitlines()
-    for rule_id, offset, detail in sorted(hits, key=lambda h: h[1]):
-        citation = rules.citations.get(rule_id)
-        line = line_of(source.starts, offset)
-        if citation is None or (rule_id, line) in seen:
+    notes = comments(source.tree)
+    for rule_id, line, detail in hits:
+        if not rules.applies(rule_id, source.path) or (rule_id, line) in seen:
             continue
+        if deliberate(notes, line):
+            continue  # the code says why it is so: a choice, not an oversight
         seen.add((rule_id, line))
         rule = RULES_BY_ID[rule_id]
-        text = _code_text(source, lines, line)
         why = f"{rule.title} ({detail[:80]}): {rule.why}."
-        out.append(Finding(rule_id, source.path, line, text, why, citation, detail))
+        out.append(
+            Finding(
+                rule_id,
+                source.path,
+                line,
+                code_text(source, line),
+                why,
+                rules.citations[rule_id],
+                detail,
+            )
+        )
     return out
 
 
-def _code_text(source: SourceFile, lines: list[str], line: int) -> str:
-    """The source line without its trailing comment (the masked line shows where code ends)."""
-    if line > len(lines):
-        return ""
-    start = source.starts[line - 1]
-    masked = source.masked[start : start + len(lines[line - 1])]
-    return lines[line - 1][: len(masked.rstrip())].strip()[:200]
+DELIBERATE = re.compile(
+    r"\b(deliberate(ly)?|intentional(ly)?|by design|on purpose|acceptable|cold path|"
+    r"not (a |the |on the )?hot|one-time|once|per[- ]batch|amortized|rare(ly)?|"
+    r"reus(e|ed|es|ing)|pool(ed|s)?)\b",
+    re.IGNORECASE,
+)
+"""Words with which code documents that a construct is a considered choice."""
+
+
+def deliberate(notes: dict[int, str], line: int, *, above: int = 3) -> bool:
+    """Whether a comment on ``line`` or the few lines above documents a deliberate choice."""
+    return any(DELIBERATE.search(notes.get(n, "")) for n in range(line - above, line + 1))
+
+
+def code_text(source: SourceFile, line: int) -> str:
+    """The source line without its trailing comment, trimmed."""
+    raw = source.line(line)
+    column = comment_columns(source.tree).get(line)
+    if column is not None:
+        raw = raw.encode("utf-8")[:column].decode("utf-8", "replace")
+    return raw.strip()[:200]
 
 
 def _files_under(index: SymbolIndex, rel: str) -> list[str]:
+    prefix = "" if rel in ("", ".") else rel.rstrip("/") + "/"
+    if any(p == rel or p.startswith(prefix) for p, _, _ in index.pending):
+        index.complete()
     if rel in index.files:
         return [rel]
-    prefix = "" if rel in ("", ".") else rel.rstrip("/") + "/"
     files = sorted(p for p in index.files if p.startswith(prefix))
     if not files:
         raise ToolError(f"{rel!r} is not a scanned C# file or folder of the target repository.")

@@ -13,107 +13,52 @@ Pure: it reads only ``*.cs`` files and CLAUDE.md inside ``repo`` and returns dat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.source.advice import trace_advice
 from tools.source.alloc_sites import allocation_line, allocation_rule
 from tools.source.find_source import FOUND_SCORE, resolve
+from tools.source.findings import Recommendation, SourceLink, SourceLinkedFindings
 from tools.source.frames import parse_frame
-from tools.source.guidelines import Finding, scan_symbol
+from tools.source.guidelines import Finding, deliberate, scan_symbol
 from tools.source.rules import RULES_BY_ID, RuleSet, load_rules
 from tools.source.symbol_index import Symbol, SymbolIndex, build_index
+from tools.source.syntax import comments
 
 HOT_SELF_PERCENT = 1.0
 """Target methods with at least this share of self CPU are scanned for rule breaches."""
+CPU_RULES = frozenset(RULES_BY_ID) - {"lock", "blocking-wait", "configure-await"}
+"""Rules CPU samples can back: a lock or a blocking wait is advised on with contention or
+deadlock evidence, never because the method is merely hot."""
 MAX_FINDINGS_PER_METHOD = 4
 
-
-@dataclass(frozen=True)
-class SourceLink:
-    """Where a frame's method is: ``file:line`` (``end_line`` closes it)."""
-
-    file: str
-    line: int
-    end_line: int
-    signature: str
-
-    @property
-    def location(self) -> str:
-        """``path/File.cs:line``."""
-        return f"{self.file}:{self.line}"
+__all__ = [
+    "Recommendation",
+    "SourceLink",
+    "SourceLinkedFindings",
+    "link_and_recommend",
+    "recommend",
+]
 
 
-@dataclass(frozen=True)
-class Recommendation:
-    """One concrete change at one line, and the rule it follows.
-
-    Attributes:
-        text: the recommendation as the report prints it.
-        file: path relative to the repo root.
-        line: the line to change.
-        rule: rule id (``alloc-in-loop``, ``lock``, …).
-        rule_source: where the target states the rule (``CLAUDE.md:7: …``).
-        kind: what evidence led here: ``cpu``, ``allocation``, ``contention`` or ``deadlock``.
-        evidence: the numbers behind it (percent, bytes, waits).
-        excerpt: numbered source lines around ``line`` (the line marked with ``>``).
-    """
-
-    text: str
-    file: str
-    line: int
-    rule: str
-    rule_source: str
-    kind: str
-    evidence: str
-    excerpt: str
-
-
-@dataclass
-class SourceLinkedFindings:
-    """Frame links and recommendations for one analysis.
-
-    Attributes:
-        links: frame name (as in the analysis) -> its source location.
-        recommendations: concrete changes, strongest evidence first.
-        rules_source: ``CLAUDE.md`` or the default rules' name.
-        notes: what could not be linked, for the report's reader.
-    """
-
-    links: dict[str, SourceLink] = field(default_factory=dict)
-    recommendations: list[Recommendation] = field(default_factory=list)
-    rules_source: str = ""
-    notes: list[str] = field(default_factory=list)
-
-    def location(self, frame: str) -> str | None:
-        """``file:line`` of a frame name, or None when not linked."""
-        link = self.links.get(frame)
-        return link.location if link else None
-
-    def markdown_lines(self, *, excerpts: bool = True) -> list[str]:
-        """The recommendations as Markdown bullets (with fenced source excerpts).
-
-        For the report's "Recommendations" section; empty when there is nothing to say.
-        """
-        lines: list[str] = []
-        for rec in self.recommendations:
-            lines.append(
-                f"- **`{rec.file}:{rec.line}`** ({rec.kind}, rule `{rec.rule}`): {rec.text}"
-            )
-            if excerpts and rec.excerpt:
-                lines += ["", "  ```csharp", *(f"  {x}" for x in rec.excerpt.splitlines()), "  ```"]
-        return lines
-
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (``links`` values carry ``location``)."""
-        links = {k: {**asdict(v), "location": v.location} for k, v in self.links.items()}
-        return {
-            "links": links,
-            "recommendations": [asdict(r) for r in self.recommendations],
-            "rules_source": self.rules_source,
-            "notes": list(self.notes),
-        }
+def recommend(
+    analysis: dict[str, Any],
+    repo: Path | None,
+    *,
+    target_prefix: str = "Dekaf.",
+    index: SymbolIndex | None = None,
+) -> SourceLinkedFindings:
+    """The findings every report renders: source-linked changes when ``repo`` is given, and
+    advice from the trace alone for evidence no linked change covers; ranked by impact."""
+    if repo is None:
+        rules = load_rules(Path("/nonexistent"))
+        advice = trace_advice(analysis, rules, target_prefix, set())
+        return SourceLinkedFindings(recommendations=_ranked(advice), rules_source=rules.source)
+    return link_and_recommend(analysis, repo, target_prefix=target_prefix, index=index)
 
 
 def link_and_recommend(
@@ -122,9 +67,13 @@ def link_and_recommend(
     *,
     target_prefix: str = "Dekaf.",
     index: SymbolIndex | None = None,
-    max_recommendations: int = 15,
+    max_recommendations: int | None = None,
 ) -> SourceLinkedFindings:
     """Links an analysis's target frames to source and recommends changes at their lines.
+
+    Only library code is recommended on (tests, benchmarks, tools and samples are linked and
+    labelled). A rule whose text bans a construct per message is cited only where the analysis
+    measured per-message allocation in that method; per-batch sites are left alone.
 
     Args:
         analysis: the ``pta analyze --json`` dict (``cpu``, ``allocations``, ``contention``,
@@ -132,25 +81,41 @@ def link_and_recommend(
         repo: the target repository (only its ``*.cs`` files and CLAUDE.md are read).
         target_prefix: namespace prefix of the code under study.
         index: a prebuilt symbol index of ``repo`` (built when None).
-        max_recommendations: most recommendations returned.
+        max_recommendations: most recommendations returned (all when None).
 
     Returns:
-        The links (frame -> file:line) and the recommendations, strongest evidence first.
+        The links (frame -> file:line) and the recommendations, largest measured impact first.
     """
     ctx = _Linker(index or build_index(repo), load_rules(repo), target_prefix)
-    out = SourceLinkedFindings(rules_source=ctx.rules.source)
-    recs: list[Recommendation] = []
-    # Measured evidence (allocations, waits, blocked threads) outranks a rule breach that is
-    # merely visible in a hot method's text, and wins when both point at the same line.
-    recs += ctx.allocations(_section(analysis, "allocations"))
-    recs += ctx.contention(_section(analysis, "contention"))
-    recs += ctx.deadlocks(_section(analysis, "deadlock"))
-    recs += ctx.cpu(_section(analysis, "cpu"))
-    out.recommendations = _dedupe(recs)[:max_recommendations]
+    ctx.per_message = ctx.per_message_methods(_section(analysis, "allocations"))
+    recs = [
+        *ctx.allocations(_section(analysis, "allocations")),
+        *ctx.contention(_section(analysis, "contention")),
+        *ctx.deadlocks(_section(analysis, "deadlock")),
+        *ctx.cpu(_section(analysis, "cpu")),
+    ]
+    # With the source at hand, evidence the linker could not tie to a line stays a note: advice
+    # without a line to change is not a change. Only a suspected deadlock is always said.
+    advice = trace_advice(analysis, ctx.rules, target_prefix, ctx.covered)
+    recs += [a for a in advice if a.kind == "deadlock"]
+    out = SourceLinkedFindings(rules_source=ctx.rules.source, notes=ctx.notes)
+    out.recommendations = _ranked(recs)[:max_recommendations]
     out.links = {name: link for name, link in ctx.links.items() if link is not None}
     missing = sorted(name for name, link in ctx.links.items() if link is None)
     if missing:
-        out.notes.append(f"{len(missing)} target frame(s) not found in source: {missing[:5]}")
+        out.notes.insert(0, f"{len(missing)} target frame(s) not found in source: {missing[:5]}")
+    return out
+
+
+def _ranked(recs: list[Recommendation]) -> list[Recommendation]:
+    """Largest measured impact first; one recommendation per (file, line, rule)."""
+    seen: set[tuple[str, int, str]] = set()
+    out: list[Recommendation] = []
+    for rec in sorted(recs, key=lambda r: -r.impact):
+        key = (rec.file, rec.line, rec.rule) if rec.file else ("", len(out), rec.text)
+        if key not in seen:
+            seen.add(key)
+            out.append(rec)
     return out
 
 
@@ -173,6 +138,9 @@ class _Linker:
     prefix: str
     links: dict[str, SourceLink | None] = field(default_factory=dict)
     symbols: dict[str, Symbol | None] = field(default_factory=dict)
+    per_message: set[Symbol] = field(default_factory=set)
+    covered: set[str] = field(default_factory=set)
+    notes: list[str] = field(default_factory=list)
 
     def is_target(self, frame: str) -> bool:
         return strip_module(frame).startswith(self.prefix)
@@ -186,9 +154,20 @@ class _Linker:
         best = matches[0].symbol if matches and matches[0].score >= FOUND_SCORE else None
         self.symbols[frame] = best
         self.links[frame] = (
-            SourceLink(best.file, best.start_line, best.end_line, best.signature) if best else None
+            SourceLink(
+                best.file,
+                best.start_line,
+                best.end_line,
+                best.signature,
+                self.index.category(best.file),
+            )
+            if best
+            else None
         )
         return best
+
+    def library(self, symbol: Symbol) -> bool:
+        return self.index.category(symbol.file) == "library"
 
     def deepest_target(self, frames: Iterable[str]) -> tuple[str, Symbol] | None:
         """The leaf-most target frame (frames root first) that maps to source."""
@@ -198,6 +177,16 @@ class _Linker:
                 if symbol is not None:
                     return frame, symbol
         return None
+
+    def per_message_methods(self, allocs: dict[str, Any]) -> set[Symbol]:
+        """Methods where the analysis measured per-message allocation."""
+        found = set()
+        for site in _rows(allocs, "by_site", "by_stack", "top_sites"):
+            if site.get("classification") == "per-message":
+                target = self.deepest_target(_site_frames(site))
+                if target is not None:
+                    found.add(target[1])
+        return found
 
     def cpu(self, cpu: dict[str, Any]) -> list[Recommendation]:
         for row in _rows(cpu, "top_inclusive", "top_self_managed"):
@@ -211,40 +200,77 @@ class _Linker:
             if not self.is_target(name) or percent < HOT_SELF_PERCENT:
                 continue
             symbol = self.symbol(name)
-            if symbol is None or symbol in scanned:
+            if symbol is None or symbol in scanned or not self.library(symbol):
                 continue
             scanned.add(symbol)
             evidence = f"{percent:.1f} % of CPU samples (self)"
-            findings = scan_symbol(self.index, symbol, self.rules)[:MAX_FINDINGS_PER_METHOD]
-            recs += [self._from_finding(f, symbol, evidence, "cpu") for f in findings]
+            findings = [
+                f
+                for f in scan_symbol(self.index, symbol, self.rules)
+                if self._backed(f.rule, symbol)
+            ]
+            recs += [
+                self._from_finding(f, symbol, evidence, "cpu", percent)
+                for f in findings[:MAX_FINDINGS_PER_METHOD]
+            ]
         return recs
+
+    def _backed(self, rule_id: str, symbol: Symbol) -> bool:
+        """A per-message rule needs per-message allocation measured in that very method."""
+        if rule_id not in CPU_RULES:
+            return False
+        return rule_id not in self.rules.per_message or symbol in self.per_message
 
     def allocations(self, allocs: dict[str, Any]) -> list[Recommendation]:
         recs: list[Recommendation] = []
         for site in _rows(allocs, "by_site", "by_stack", "top_sites"):
-            frames = _frames(site)
-            target = site.get("target_frame")
-            found = self.deepest_target([*frames, *([target] if target else [])])
-            if found is None:
+            found = self.deepest_target(_site_frames(site))
+            if found is None or not self.library(found[1]):
                 continue
-            _, symbol = found
+            frame, symbol = found
             types = [str(t) for t in site.get("types") or [site.get("type", "object")]]
-            line, rule_id = allocation_line(self.index, symbol, types[0])
+            at = allocation_line(self.index, symbol, types[0])
+            where = f"{_short(symbol.file)}:{symbol.start_line} {symbol.signature}"
+            if at is None:
+                self.notes.append(
+                    f"{where}: no expression in its body allocates {types[0]} per call (setup, lazy"
+                    " initialisation and pool fallbacks excluded)"
+                )
+                continue
+            line, rule_id = at
+            if deliberate(comments(self.index.files[symbol.file].tree), line):
+                self.notes.append(f"{where}: line {line} documents its allocation as deliberate")
+                continue
+            per_message = site.get("classification") == "per-message"
+            if rule_id in self.rules.per_message and not per_message:
+                how = site.get("classification") or "not classified (give the message count)"
+                self.notes.append(f"{where} allocates {types[0]}: {how}, no per-message rule cited")
+                continue
+            self.covered.add(frame)
             recs.append(self._allocation(symbol, site, types[0], line, rule_id))
         return recs
 
     def contention(self, section: dict[str, Any]) -> list[Recommendation]:
         recs: list[Recommendation] = []
         waits = section.get("waits") if isinstance(section.get("waits"), dict) else {}
-        for site in [*_rows(section, "top"), *_rows(waits or {}, "top")]:
+        sites = [*_rows(section, "top"), *_rows(waits or {}, "top")]
+        total = float(section.get("total_ms", 0.0)) + float((waits or {}).get("total_ms", 0.0))
+        total = total or sum(float(s.get("total_ms", 0.0)) for s in sites)
+        for site in sites:
             found = self.deepest_target(_frames(site))
-            if found is None:
+            if found is None or not self.library(found[1]):
                 continue
-            _, symbol = found
-            total, most = float(site.get("total_ms", 0)), float(site.get("max_ms", 0))
-            events = site.get("events", 0)
-            evidence = f"{events} contended wait(s), {total:.1f} ms total, max {most:.1f} ms"
-            recs += self._method_rule(symbol, ("lock", "blocking-wait"), evidence, "contention")
+            ms, most = float(site.get("total_ms", 0)), float(site.get("max_ms", 0))
+            evidence = (
+                f"{site.get('events', 0)} contended wait(s), {ms:.1f} ms total, max {most:.1f} ms"
+            )
+            share = 100.0 * ms / total if total else 0.0
+            found_recs = self._method_rule(
+                found[1], ("lock", "blocking-wait"), evidence, "contention", share
+            )
+            if found_recs:
+                self.covered.add(str(site.get("site", found[0])))
+            recs += found_recs
         return recs
 
     def deadlocks(self, section: dict[str, Any]) -> list[Recommendation]:
@@ -252,30 +278,29 @@ class _Linker:
         for item in _rows(section, "evidence"):
             for stack in item.get("stacks") or []:
                 found = self.deepest_target(stack)
-                if found is None:
+                if found is None or not self.library(found[1]):
                     continue
                 evidence = str(item.get("message", "blocked thread"))[:160]
                 rules = ("blocking-wait", "lock", "configure-await")
-                recs += self._method_rule(found[1], rules, evidence, "deadlock")
+                recs += self._method_rule(found[1], rules, evidence, "deadlock", 100.0)
+        if recs:
+            self.covered.add("")
         return recs
 
     def _method_rule(
-        self, symbol: Symbol, rule_ids: tuple[str, ...], evidence: str, kind: str
+        self, symbol: Symbol, rule_ids: tuple[str, ...], evidence: str, kind: str, impact: float
     ) -> list[Recommendation]:
         findings = [f for f in scan_symbol(self.index, symbol, self.rules) if f.rule in rule_ids]
         findings.sort(key=lambda f: (rule_ids.index(f.rule), f.line))
-        if findings:
-            return [self._from_finding(f, symbol, evidence, kind) for f in findings[:2]]
-        rule = RULES_BY_ID[rule_ids[0]]
-        text = (
-            f"{_short(symbol.file)}:{symbol.start_line} {symbol.signature} is where the trace "
-            f"waits ({evidence}); no {rule.title} is visible in its body, so look at what it "
-            f"calls — {rule.fix}; {self._cite(rule.id)}"
-        )
-        return [self._rec(text, symbol.file, symbol.start_line, rule.id, kind, evidence)]
+        if not findings:
+            self.notes.append(
+                f"{_short(symbol.file)}:{symbol.start_line} {symbol.signature}: the trace waits "
+                f"there ({evidence}) but its body shows no {'/'.join(rule_ids[:2])}"
+            )
+        return [self._from_finding(f, symbol, evidence, kind, impact) for f in findings[:2]]
 
     def _from_finding(
-        self, finding: Finding, symbol: Symbol, evidence: str, kind: str
+        self, finding: Finding, symbol: Symbol, evidence: str, kind: str, impact: float
     ) -> Recommendation:
         rule = RULES_BY_ID[finding.rule]
         method = symbol.signature.split("(")[0]
@@ -283,39 +308,37 @@ class _Linker:
             f"{_short(finding.file)}:{finding.line} {rule.title} in {method} ({evidence}): "
             f"`{finding.text[:90]}` — {rule.fix}; {finding.rule_source}"
         )
-        return self._rec(text, finding.file, finding.line, finding.rule, kind, evidence)
+        return self._rec(text, finding.file, finding.line, finding.rule, kind, evidence, impact)
 
     def _allocation(
         self, symbol: Symbol, site: dict[str, Any], type_name: str, line: int, rule_id: str
     ) -> Recommendation:
-        short_type = _short_type(type_name)
-        per = site.get("classification")
-        how = " per message" if per == "per-message" else ""
-        evidence = (
-            f"{int(site.get('bytes', 0)):,} sampled bytes, {float(site.get('percent', 0)):.1f} %"
-        )
+        how = " per message" if site.get("classification") == "per-message" else ""
+        percent = float(site.get("percent", 0))
+        evidence = f"{int(site.get('bytes', 0)):,} sampled bytes, {percent:.1f} %"
         if site.get("bytes_per_message") is not None:
             evidence += f", {float(site['bytes_per_message']):.1f} B/message"
         fix = allocation_rule(type_name, rule_id)
         text = (
-            f"{_short(symbol.file)}:{line} allocates `{short_type}`{how} in "
+            f"{_short(symbol.file)}:{line} allocates `{short_type(type_name)}`{how} in "
             f"{symbol.signature.split('(')[0]} ({evidence}) — {fix}; {self._cite(rule_id)}"
         )
-        return self._rec(text, symbol.file, line, rule_id, "allocation", evidence)
+        return self._rec(text, symbol.file, line, rule_id, "allocation", evidence, percent)
 
     def _cite(self, rule_id: str) -> str:
         return self.rules.citations.get(rule_id) or f"general .NET guidance ({rule_id})"
 
     def _rec(
-        self, text: str, file: str, line: int, rule: str, kind: str, evidence: str
+        self, text: str, file: str, line: int, rule: str, kind: str, evidence: str, impact: float
     ) -> Recommendation:
         excerpt = excerpt_lines(self.index, file, line)
-        return Recommendation(text, file, line, rule, self._cite(rule), kind, evidence, excerpt)
+        cite = self._cite(rule)
+        return Recommendation(text, file, line, rule, cite, kind, evidence, excerpt, impact)
 
 
 def excerpt_lines(index: SymbolIndex, file: str, line: int, *, context: int = 2) -> str:
     """Numbered lines around ``line``; the line itself is marked with ``>``."""
-    lines = index.files[file].text.splitlines()
+    lines = index.files[file].lines
     first, last = max(1, line - context), min(len(lines), line + context)
     width = len(str(last))
     return "\n".join(
@@ -338,21 +361,23 @@ def _frames(site: dict[str, Any]) -> list[str]:
     return []
 
 
-def _dedupe(recs: list[Recommendation]) -> list[Recommendation]:
-    seen: set[tuple[str, int, str]] = set()
-    out = []
-    for rec in recs:
-        key = (rec.file, rec.line, rec.rule)
-        if key not in seen:
-            seen.add(key)
-            out.append(rec)
-    return out
+def _site_frames(site: dict[str, Any]) -> list[str]:
+    target = site.get("target_frame")
+    return [*_frames(site), *([str(target)] if target else [])]
 
 
 def _short(path: str) -> str:
     return path.rsplit("/", 1)[-1]
 
 
-def _short_type(type_name: str) -> str:
+def short_type(type_name: str) -> str:
+    """A runtime type name as C# writes it: ``System.Byte[]`` -> ``byte[]``,
+    ``Dekaf.Pool`1[Dekaf.Batch]`` -> ``Pool<Batch>``."""
     aliases = {"System.Byte[]": "byte[]", "System.String": "string", "System.Object": "object"}
-    return aliases.get(type_name, type_name.rsplit(".", 1)[-1])
+    if type_name in aliases:
+        return aliases[type_name]
+    generic = re.match(r"^([\w.+]+)`\d+\[(.*)\]$", type_name)
+    if generic:
+        args = ", ".join(a.strip("[] ").rsplit(".", 1)[-1] for a in generic.group(2).split(","))
+        return f"{generic.group(1).rsplit('.', 1)[-1]}<{args}>"
+    return type_name.rsplit(".", 1)[-1]

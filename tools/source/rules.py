@@ -8,7 +8,7 @@ Dekaf rules apply as the default.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CLAUDE_MD_CANDIDATES = ("CLAUDE.md", ".claude/CLAUDE.md")
@@ -147,10 +147,33 @@ class RuleSet:
     Attributes:
         citations: rule id -> where it is stated (``CLAUDE.md:12: …`` or the default text).
         source: ``CLAUDE.md`` (path) or the default's name.
+        folders: rule id -> the folders its text limits it to (``("src/",)``); absent: all.
+        per_message: rules whose text bans the construct per message (one-time startup work
+            is then not a breach).
     """
 
     citations: dict[str, str]
     source: str
+    folders: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    per_message: frozenset[str] = frozenset()
+
+    def applies(self, rule_id: str, path: str) -> bool:
+        """Whether the rule is stated and its text covers ``path`` ("… in `src/`")."""
+        if rule_id not in self.citations:
+            return False
+        folders = self.folders.get(rule_id, ())
+        return not folders or any(path.startswith(folder) for folder in folders)
+
+
+_FOLDER_SCOPE = re.compile(r"\bin\s+`?((?:[\w.\-]+/)+)`?")
+_PER_MESSAGE = re.compile(r"\bper[- ]message\b", re.IGNORECASE)
+
+
+def scoped(citations: dict[str, str], source: str, texts: dict[str, str]) -> RuleSet:
+    """A rule set whose scopes come from each rule's full text (``texts``: id -> line)."""
+    folders = {rid: tuple(_FOLDER_SCOPE.findall(line)) for rid, line in texts.items()}
+    per_message = frozenset(rid for rid, line in texts.items() if _PER_MESSAGE.search(line))
+    return RuleSet(citations, source, {k: v for k, v in folders.items() if v}, per_message)
 
 
 def load_rules(repo: Path) -> RuleSet:
@@ -164,24 +187,36 @@ def load_rules(repo: Path) -> RuleSet:
             text = path.read_text(encoding="utf-8", errors="replace")
         except OSError:
             continue
-        citations = rules_from_text(text, name)
-        if citations:
-            return RuleSet(citations, name)
-    return RuleSet({r.id: f"Dekaf default: {r.default}" for r in RULES}, DEFAULT_SOURCE)
+        lines = rule_lines(text)
+        if lines:
+            citations = {
+                rid: f"{name}:{number}: {line[:160]}" for rid, (number, line) in lines.items()
+            }
+            return scoped(citations, name, {rid: line for rid, (_, line) in lines.items()})
+    defaults = {r.id: r.default for r in RULES}
+    citations = {rid: f"Dekaf default: {line}" for rid, line in defaults.items()}
+    return scoped(citations, DEFAULT_SOURCE, defaults)
 
 
 def rules_from_text(text: str, name: str) -> dict[str, str]:
     """Rule id -> ``NAME:line: text``: the line matching the rule's most specific pattern."""
+    return {
+        rid: f"{name}:{number}: {line[:160]}" for rid, (number, line) in rule_lines(text).items()
+    }
+
+
+def rule_lines(text: str) -> dict[str, tuple[int, str]]:
+    """Rule id -> (line number, whole line) stating it in a CLAUDE.md."""
     lines = []
     for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip().lstrip("-*0123456789.").strip().lstrip("*").strip()
         if stripped and not stripped.startswith("#"):
             lines.append((number, stripped.replace("**", "")))
-    citations: dict[str, str] = {}
+    found: dict[str, tuple[int, str]] = {}
     for rule in RULES:
         for pattern in rule.mentions:
             hit = next((nl for nl in lines if re.search(pattern, nl[1], re.IGNORECASE)), None)
             if hit is not None:
-                citations[rule.id] = f"{name}:{hit[0]}: {hit[1][:160]}"
+                found[rule.id] = hit
                 break
-    return citations
+    return found

@@ -1,0 +1,58 @@
+"""A trace whose stacks carry real method names of a fetched repository (Dekaf).
+
+The names come from ``tests/fixtures/judged_frames.json`` (names only, no code): 60 methods of
+Dekaf's producer, consumer, networking and protocol code, spelled as traces spell them (async
+methods as state machines, generic types with their arity and ``__Canon`` instantiations), the
+types ten of them create (as the runtime names them) and three that take a lock. The project's
+own trace writer records CPU samples with a long-tailed share per method, allocation ticks at
+those sites (every other one per message, the rest per batch), and lock waits.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tools.analysis.synthetic import SyntheticTrace
+
+FRAMES_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "judged_frames.json"
+MAIN = "Dekaf.StressTests!Dekaf.StressTests.Program.Main(class System.String[])"
+MEMMOVE = "System.Private.CoreLib!System.Buffer.Memmove(uint8&,uint8&,native unsigned int)"
+MESSAGES = 100_000
+SAMPLES = 3_000
+TICK = 10_000  # 1 ms at 10 MHz
+
+
+def spec() -> dict[str, Any]:
+    """The stored names: repo, commit, frames, allocation sites (frame, type, object size,
+    per message?) and lock sites."""
+    data: dict[str, Any] = json.loads(FRAMES_FILE.read_text())
+    return data
+
+
+def write_real_trace(path: Path) -> Path:
+    """Writes the trace: samples, allocations and lock waits over the real method names."""
+    data = spec()
+    names: list[str] = data["frames"]
+    weights = [1.0 / (1 + (i * 7) % len(names)) for i in range(len(names))]
+    total = sum(weights)
+    with SyntheticTrace(path) as trace:
+        ts = 0
+        for i, name in enumerate(names):
+            for n in range(round(SAMPLES * weights[i] / total)):
+                ts += TICK
+                leaf = (MAIN, name, MEMMOVE) if n % 5 == 4 else (MAIN, name)
+                trace.sample(1, ts, leaf)
+        for name, type_name, size, per_message in data["allocations"]:
+            ticks = 40 if per_message else 2
+            amount = (MESSAGES * size // ticks) if per_message else 100_000
+            for _ in range(ticks):
+                ts += TICK
+                trace.allocation(1, ts, (MAIN, name), type_name, amount, size)
+        for name in data["locks"]:
+            for _ in range(10):
+                ts += 30 * TICK
+                trace.contention(2, ts, (MAIN, name), lock_id=0x5000, owner=1)
+                trace.contention_stop(2, ts + 2 * TICK, 2_000_000.0)
+    return path
