@@ -3,6 +3,7 @@ a fake Docker client and a tiny Kafka broker stub that speaks ApiVersions on a r
 
 from __future__ import annotations
 
+import datetime
 import json
 import shutil
 import socket
@@ -172,10 +173,15 @@ class FakeContainer:
     log_text: bytes = b""
     id: str = "0123456789abcdef0123"
     removed: bool = False
+    created: str = field(  # Docker's shape: "2026-08-26T10:15:00.123456789Z" (UTC)
+        default_factory=lambda: datetime.datetime.now(datetime.UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S.%f000Z"
+        )
+    )
 
     @property
     def attrs(self) -> dict[str, Any]:
-        return {"Config": {"Image": self.image}}
+        return {"Config": {"Image": self.image}, "Created": self.created}
 
     def logs(self, tail: int = 10) -> bytes:
         return b"\n".join(self.log_text.splitlines()[-tail:])
@@ -197,6 +203,7 @@ class FakeDocker:
     pull_error: str | None = None
     running: bool = True
     on_run: Callable[[FakeContainer], None] | None = None
+    on_list: Callable[[FakeDocker], None] | None = None
     run_calls: list[dict[str, Any]] = field(default_factory=list)
     pulls: list[tuple[str, str]] = field(default_factory=list)
 
@@ -219,6 +226,8 @@ class FakeDocker:
         return self
 
     def list(self, all: bool = False, filters: dict[str, str] | None = None) -> list[FakeContainer]:  # noqa: A002
+        if self.on_list is not None:
+            self.on_list(self)
         found = [c for c in self.containers_ if not c.removed and (all or c.status == "running")]
         if filters and "label" in filters:
             found = [c for c in found if filters["label"] in c.labels]
