@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
 import shutil
 import socket
 import socketserver
@@ -20,11 +21,14 @@ import docker.errors
 import pytest
 
 from tools.base import ToolContext
+from tools.dotnet_trace import ensure_dotnet_trace, find_dotnet_trace
 
 FAKES = Path(__file__).resolve().parents[1] / "fakes"
 FAKE_TRACE = "filtrace-net10-wait.nettrace"
 STRESS_PROJECT = "tools/Dekaf.StressTests"
 FAST_CONFIG = "marker_timeout_s = 10\ncollect_grace_s = 5\n"
+REAL_GLOBAL_TOOLS = Path.home() / ".dotnet" / "tools"
+"""Where `dotnet tool install --global` put the real dotnet-trace (read before tests move HOME)."""
 
 
 @dataclass
@@ -277,3 +281,24 @@ def make_ctx() -> Callable[..., ToolContext]:
         return ToolContext(repo=repo, docker_factory=factory, state=dict(state))
 
     return make
+
+
+# --- the real dotnet-trace ------------------------------------------------------------------
+
+
+@pytest.fixture
+def real_dotnet_trace(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """The real dotnet-trace on PATH; installed the product's way when missing.
+
+    Skipped only on a machine without `dotnet` (where it cannot run at all).
+    """
+    dotnet = shutil.which("dotnet")
+    if dotnet is None:
+        pytest.skip("no `dotnet` on PATH: the real dotnet-trace cannot run here")
+    path = os.pathsep.join([str(REAL_GLOBAL_TOOLS), os.path.dirname(dotnet), os.environ["PATH"]])
+    monkeypatch.setenv("PATH", path)
+    found = find_dotnet_trace()
+    if found is None:
+        found = ensure_dotnet_trace(ToolContext(repo=tmp_path), [])
+    assert not Path(found).resolve().is_relative_to(FAKES), found
+    return found
