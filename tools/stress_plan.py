@@ -102,7 +102,7 @@ def long_run_refusal(scenario: str, run_minutes: int | None) -> str | None:
         return (
             "scenario 'all' runs about a dozen scenarios one after another, each for the whole "
             "--duration, and the trace covers only the first. Pick ONE scenario (producer, "
-            "consumer, soak, …); pass confirm_long_run: true only if the user asked for all."
+            "consumer, soak, …); pass confirm_long_run: true only if the user asked for all"
         )
     if run_minutes is not None and run_minutes > LONG_RUN_MINUTES:
         return (
@@ -110,7 +110,7 @@ def long_run_refusal(scenario: str, run_minutes: int | None) -> str | None:
             "while the trace covers only trace_seconds (the tool is stopped once the trace is "
             f"written, unless wait_for_exit). Leave run_minutes out (or at most "
             f"{LONG_RUN_MINUTES}); pass confirm_long_run: true only if the user asked for a "
-            "long run."
+            "long run"
         )
     return None
 
