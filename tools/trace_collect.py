@@ -52,8 +52,8 @@ class TraceCollectArgs(BaseModel):
 
     preset: Preset = Field(
         default="cpu",
-        description="cpu (samples), alloc (GC allocation ticks), contention (lock waits), all "
-        "(CPU + GC + contention + waits).",
+        description="cpu (samples), alloc (GC allocation ticks + CPU samples), contention "
+        "(lock waits + CPU samples), all (CPU + GC + contention + waits).",
     )
     providers: str | None = Field(
         default=None,
@@ -62,7 +62,8 @@ class TraceCollectArgs(BaseModel):
     scenario: str = Field(
         default="producer",
         pattern=r"^[a-z][a-z0-9-]{0,40}$",
-        description="ONE stress scenario (producer, consumer, …); 'all' runs ~12 in a row.",
+        description="ONE stress scenario (producer, consumer, soak, producer-roundtrip-steady, "
+        "…); 'all' runs ~12 in a row and needs confirm_long_run.",
     )
     client: Literal["dekaf", "confluent"] = Field(
         default="dekaf", description="Client library to run."
