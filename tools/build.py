@@ -29,8 +29,11 @@ BUILD_ENV = {
     "DOTNET_CLI_TELEMETRY_OPTOUT": "1",
     "DOTNET_NOLOGO": "1",
     "DOTNET_SKIP_FIRST_TIME_EXPERIENCE": "1",
+    "DOTNET_CLI_UI_LANGUAGE": "en",
 }
-"""No build server may outlive the build and keep our output pipe open."""
+"""No build server may outlive the build and keep our output pipe open; MSBuild's summary
+lines (`Build succeeded.`, `N Warning(s)`) are localised otherwise (`N Warnung(en)` under
+LANG=de_DE with SDK 10.0.401), and the summary is what the warning count is read from."""
 
 
 class BuildArgs(BaseModel):

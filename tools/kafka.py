@@ -1,42 +1,60 @@
 """start_kafka: make sure a Kafka broker answers, reusing what is there before starting one.
 
 Order: a broker already answering on the bootstrap address → a running container that looks
-like Kafka → the target repository's own start script or compose file → the Docker SDK runs
-``apache/kafka`` (KRaft, single node), labelled as ours so ``pta kafka stop`` can remove it.
-Ready means the broker answered an ApiVersions request, polled with tenacity to a deadline.
+like Kafka → by default the Docker SDK runs ``apache/kafka`` (KRaft, single node, Dekaf's broker
+settings), labelled as ours so ``pta kafka stop`` can remove it; with ``kafka_start = "script"``
+in the target config, the repository's own start script or compose file instead. Dekaf's
+``start-kafka.sh`` is not the default: it runs cp-kafka 7.5.0 with ``CLUSTER_ID=
+dekaf-local-cluster``, which KRaft's storage format refuses (not a base64 UUID), and it has no
+heap setting. Whichever way it starts, the broker's container is watched: one that exits is
+reported at once with its last log lines. Ready means the broker answered an ApiVersions request.
 """
 
 from __future__ import annotations
 
+import datetime
 import threading
 import time
 from pathlib import Path
 from typing import Any, Literal
 
-import docker.errors
 from pydantic import BaseModel, ConfigDict, Field
 from tenacity import Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
 from tools.base import Tool, ToolContext
 from tools.errors import ToolError
+from tools.kafka_docker import (
+    DOCKER_HINT,
+    OUR_LABEL,
+    check_alive,
+    container_created_since,
+    container_logs,
+    docker_client,
+    find_kafka_container,
+    image_of,
+    run_kafka_container,
+    stop_our_kafka,
+)
 from tools.kafka_protocol import broker_answers, parse_bootstrap, probe_api_versions
-from tools.target_config import KAFKA_NOT_NEEDED, TargetConfig, load_target_config
+from tools.target_config import KAFKA_NOT_NEEDED, load_target_config
 
-OUR_LABEL = "perf-trace-analyzer.kafka"
-"""Label on every container we start; the only containers `pta kafka stop` removes."""
-
-KRAFT_CLUSTER_ID = "MkU3OEVBNTcwNTJENDM2Qg"
-"""The cluster id Dekaf's CI and Testcontainers use."""
+__all__ = [
+    "DOCKER_HINT",
+    "OUR_LABEL",
+    "START_KAFKA_TOOL",
+    "StartKafkaArgs",
+    "StartKafkaResult",
+    "docker_client",
+    "start_kafka",
+    "stop_our_kafka",
+    "wait_ready",
+]
 
 POLL_INTERVAL_S = 1.0
-LOG_TAIL_LINES = 25
+CLOCK_SKEW_S = 5
+"""Slack when matching a container's creation time to the start script's run."""
 START_SCRIPTS = ("start-kafka.sh", "scripts/start-kafka.sh", "tools/start-kafka.sh")
 COMPOSE_FILES = ("docker-compose.yml", "docker-compose.yaml", "compose.yml", "compose.yaml")
-DOCKER_HINT = (
-    "Start Docker (Linux: `sudo systemctl start docker`; macOS/Windows: open Docker Desktop) "
-    "or install it (https://docs.docker.com/engine/install/), or start a broker yourself and "
-    "set KAFKA_BOOTSTRAP_SERVERS."
-)
 
 
 class StartKafkaArgs(BaseModel):
@@ -72,9 +90,10 @@ class StartKafkaResult(BaseModel):
 
 def start_kafka(args: StartKafkaArgs, ctx: ToolContext) -> StartKafkaResult:
     """Make sure a Kafka broker answers a real ApiVersions request, starting one only if needed.
-    Reuses a broker on the bootstrap address or a running Kafka container, else runs the target
-    repository's start-kafka script or compose file, else starts apache/kafka (KRaft, single node)
-    with Docker. Sets the bootstrap address for trace_collect.
+    Reuses a broker on the bootstrap address or a running Kafka container, else starts
+    apache/kafka (KRaft, single node, Dekaf's retention and heap settings) with Docker, or the
+    repository's own start script when its config asks. Sets the bootstrap address for
+    trace_collect.
     """
     config = load_target_config(ctx.repo)
     if not config.needs_kafka:
@@ -98,14 +117,22 @@ def start_kafka(args: StartKafkaArgs, ctx: ToolContext) -> StartKafkaResult:
         ctx.progress(f"waiting for running container {container.name}", None, None)
         wait_ready(address, args.timeout_s, ctx.cancel, container)
         return _ready(ctx, address, "container", container, started, str(container.name))
-    script = find_start_script(ctx.repo)
+    script = find_start_script(ctx.repo) if config.kafka_start == "script" else None
     if script is not None:
+        since = _utc_stamp(-CLOCK_SKEW_S)
         run_start_script(ctx, script, args.timeout_s)
-        wait_ready(bootstrap, args.timeout_s, ctx.cancel, None)
-        return _ready(ctx, bootstrap, "script", None, started, script[-1])
+        container = container_created_since(client, since)
+        wait_ready(bootstrap, args.timeout_s, ctx.cancel, container)
+        watched = f" ({container.name})" if container is not None else ""
+        return _ready(ctx, bootstrap, "script", container, started, script[-1] + watched)
     container = run_kafka_container(ctx, client, config, args.image_tag, bootstrap)
     wait_ready(bootstrap, args.timeout_s, ctx.cancel, container)
-    return _ready(ctx, bootstrap, "started", container, started, _image(container))
+    return _ready(ctx, bootstrap, "started", container, started, image_of(container))
+
+
+def _utc_stamp(offset_s: float) -> str:
+    moment = datetime.datetime.now(datetime.UTC) + datetime.timedelta(seconds=offset_s)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S")
 
 
 def _ready(
@@ -124,47 +151,6 @@ def _with_host(bootstrap: str, published: str | None) -> str:
         return bootstrap
     host, _ = parse_bootstrap(bootstrap)
     return f"{host}:{published}"
-
-
-def docker_client(ctx: ToolContext) -> Any:
-    """A Docker SDK client that answered a ping, from the context's factory.
-
-    Raises:
-        ToolError: Docker is not installed, not running, or not configured, with the fix.
-    """
-    if ctx.docker_factory is None:
-        raise ToolError(f"No Docker client is configured in this run. {DOCKER_HINT}")
-    try:
-        client = ctx.docker_factory()
-        client.ping()
-    except docker.errors.DockerException as exc:
-        raise ToolError(f"Docker is not running or not installed ({exc}). {DOCKER_HINT}") from exc
-    return client
-
-
-def _image(container: Any) -> str:
-    return str(container.attrs.get("Config", {}).get("Image", ""))
-
-
-def _published_9092(container: Any) -> str | None:
-    bindings = (container.ports or {}).get("9092/tcp") or []
-    for binding in bindings:
-        if binding.get("HostPort"):
-            return str(binding["HostPort"])
-    return None
-
-
-def find_kafka_container(client: Any) -> tuple[Any, str | None] | None:
-    """A running container that looks like Kafka (ours, image name, or published 9092).
-
-    Returns the container and the host port 9092 is published on (None if unpublished).
-    """
-    for container in client.containers.list():
-        labels = container.labels or {}
-        port = _published_9092(container)
-        if OUR_LABEL in labels or "kafka" in _image(container).lower() or port is not None:
-            return container, port
-    return None
 
 
 def find_start_script(repo: Path) -> list[str] | None:
@@ -190,74 +176,6 @@ def run_start_script(ctx: ToolContext, argv: list[str], timeout_s: int) -> None:
         )
 
 
-def _environment(port: int) -> dict[str, str]:
-    return {
-        "KAFKA_NODE_ID": "1",
-        "KAFKA_PROCESS_ROLES": "broker,controller",
-        "KAFKA_LISTENERS": "PLAINTEXT://:9092,CONTROLLER://:9093",
-        "KAFKA_ADVERTISED_LISTENERS": f"PLAINTEXT://localhost:{port}",
-        "KAFKA_CONTROLLER_LISTENER_NAMES": "CONTROLLER",
-        "KAFKA_LISTENER_SECURITY_PROTOCOL_MAP": "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-        "KAFKA_CONTROLLER_QUORUM_VOTERS": "1@localhost:9093",
-        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR": "1",
-        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR": "1",
-        "KAFKA_TRANSACTION_STATE_LOG_MIN_ISR": "1",
-        "KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS": "0",
-        "CLUSTER_ID": KRAFT_CLUSTER_ID,
-    }
-
-
-def run_kafka_container(
-    ctx: ToolContext, client: Any, config: TargetConfig, tag: str | None, bootstrap: str
-) -> Any:
-    """Pulls (if needed) and runs apache/kafka, labelled as ours, port 9092 published."""
-    image = f"{config.kafka_image}:{tag or config.kafka_tag}"
-    _, port = parse_bootstrap(bootstrap)
-    _ensure_image(ctx, client, config.kafka_image, tag or config.kafka_tag)
-    for old in client.containers.list(all=True, filters={"label": OUR_LABEL}):
-        old.remove(force=True)  # a stopped container of ours would block the name and port
-    ctx.progress(f"starting {image} on port {port}", None, None)
-    try:
-        return client.containers.run(
-            image,
-            detach=True,
-            name=f"pta-kafka-{port}",
-            labels={OUR_LABEL: "1", "perf-trace-analyzer.repo": str(ctx.repo)},
-            ports={"9092/tcp": port},
-            environment=_environment(port),
-        )
-    except docker.errors.APIError as exc:
-        raise ToolError(f"Docker could not start {image}: {_explain(exc)}") from exc
-
-
-def _ensure_image(ctx: ToolContext, client: Any, repository: str, tag: str) -> None:
-    try:
-        client.images.get(f"{repository}:{tag}")
-        return
-    except docker.errors.ImageNotFound:
-        pass
-    ctx.progress(f"pulling {repository}:{tag}", None, None)
-    try:
-        client.images.pull(repository, tag=tag)
-    except docker.errors.APIError as exc:
-        raise ToolError(
-            f"Pulling {repository}:{tag} failed; the registry said: {_explain(exc)}"
-        ) from exc
-
-
-def _explain(exc: docker.errors.APIError) -> str:
-    return str(getattr(exc, "explanation", None) or exc)
-
-
-def container_logs(container: Any, lines: int = LOG_TAIL_LINES) -> str:
-    """The container's last log lines (empty when Docker cannot give them)."""
-    try:
-        raw = container.logs(tail=lines)
-    except docker.errors.DockerException:
-        return ""
-    return raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else str(raw)
-
-
 def wait_ready(
     bootstrap: str, timeout_s: float, cancel: threading.Event, container: Any | None
 ) -> None:
@@ -275,7 +193,7 @@ def wait_ready(
     try:
         for attempt in retrying:
             with attempt:
-                _check_alive(container, cancel)
+                check_alive(container, cancel)
                 probe_api_versions(bootstrap, timeout_s=min(3.0, timeout_s))
     except OSError as exc:
         logs = container_logs(container) if container is not None else ""
@@ -284,33 +202,6 @@ def wait_ready(
             f"Kafka on {bootstrap} did not answer ApiVersions within {timeout_s:g} s "
             f"(last error: {exc}).{where}"
         ) from exc
-
-
-def _check_alive(container: Any | None, cancel: threading.Event) -> None:
-    if cancel.is_set():
-        raise ToolError("start_kafka was cancelled")
-    if container is None:
-        return
-    try:
-        container.reload()
-    except docker.errors.NotFound as exc:
-        raise ToolError(f"container {container.name} disappeared while starting") from exc
-    if container.status in ("exited", "dead"):
-        raise ToolError(
-            f"container {container.name} exited while starting; last log lines:\n"
-            f"{container_logs(container)}"
-        )
-
-
-def stop_our_kafka(client: Any) -> list[str]:
-    """Removes every container labelled as ours (never any other); returns their names."""
-    removed = []
-    for container in client.containers.list(all=True, filters={"label": OUR_LABEL}):
-        if OUR_LABEL not in (container.labels or {}):
-            continue  # trust the label itself, not only the daemon's filter
-        container.remove(force=True)
-        removed.append(str(container.name))
-    return removed
 
 
 START_KAFKA_TOOL = Tool.from_function(start_kafka, long_running=True)

@@ -1,7 +1,13 @@
 """EventPipe provider presets for `dotnet-trace collect --providers`; custom list validation.
 
-The preset strings are the Dekaf repository's own (`tools/profile-stress-test.sh`); ``all`` adds
-the wait-handle keyword (.NET 9+, Verbose) so blocked threads can be explained too.
+The runtime keywords are the Dekaf repository's own (`tools/profile-stress-test.sh:79-95` at
+b294b56). What differs from that script, and why:
+
+- ``alloc`` (its ``gc``) and ``contention`` add CPU samples, as the script now does too: stacks of
+  waits and allocations are read against where the CPU went.
+- ``all`` (its ``full``) adds the wait-handle keyword (0x40000000000, .NET 9+, Verbose) so blocked
+  threads can be explained, and leaves out ``System.Threading.Tasks.TplEventSource:0x1C3:4``: the
+  native analysis reads no TPL causality events, and they grow the trace of a busy client.
 """
 
 from __future__ import annotations
@@ -18,16 +24,16 @@ RUNTIME = "Microsoft-Windows-DotNETRuntime"
 
 PRESETS: dict[str, str] = {
     "cpu": SAMPLE_PROFILER,
-    # GC | Type | GCHeapSurvivalAndMovement at Verbose: GCAllocationTick with stacks.
-    "alloc": f"{RUNTIME}:0x0000000000480001:5",
-    # GC | Contention | Exception | Threading at Informational: ContentionStart/Stop.
-    "contention": f"{RUNTIME}:0x000000000001C001:4",
+    # GC | Type | GCHeapSurvivalAndMovement at Verbose: GCAllocationTick with stacks; CPU samples.
+    "alloc": f"{RUNTIME}:0x0000000000480001:5,{SAMPLE_PROFILER}",
+    # GC | Contention | Exception | Threading at Informational: ContentionStart/Stop; CPU samples.
+    "contention": f"{RUNTIME}:0x000000000001C001:4,{SAMPLE_PROFILER}",
     # CPU samples + GC, allocation ticks, contention, threading and WaitHandle waits (Verbose).
     "all": f"{SAMPLE_PROFILER},{RUNTIME}:0x000004000049C001:5",
 }
 """Preset name → the `--providers` value."""
 
-PROVIDER_PATTERN = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,127}(:0x[0-9A-Fa-f]{1,16}(:[0-5])?)?$")
+PROVIDER_PATTERN = re.compile(r"[A-Za-z][A-Za-z0-9._-]{0,127}(:0x[0-9A-Fa-f]{1,16}(:[0-5])?)?")
 """One custom provider: ``Name[:0xKeywords[:Level]]`` (no key-value arguments)."""
 
 MAX_PROVIDERS = 8
@@ -57,7 +63,7 @@ def validate_providers(value: str) -> str:
     if not entries or len(entries) > MAX_PROVIDERS:
         raise ToolError(f"give between 1 and {MAX_PROVIDERS} providers, comma-separated")
     for entry in entries:
-        if not PROVIDER_PATTERN.match(entry):
+        if not PROVIDER_PATTERN.fullmatch(entry):
             raise ToolError(
                 f"invalid provider {entry!r}: expected Name[:0xKeywords[:Level]], e.g. "
                 f"'{RUNTIME}:0x4000:4' (keywords in hex with 0x, level 0-5)"

@@ -1,7 +1,11 @@
 """convert_speedscope: a speedscope file for the user, a compact summary for the model.
 
 `dotnet-trace convert <file> --format Speedscope -o <out>` when the SDK tool is there, else the
-native writer; either way the JSON stays on disk and only a bounded summary is returned.
+native writer; either way the JSON stays on disk (under the run's work folder, never beside the
+input trace) and only a bounded summary is returned. dotnet-trace prints "Conversion complete"
+and exits 0 even after an exception, leaving a partial file or none (dotnet/diagnostics
+TraceFileFormatConverter.cs:50-67): its file is used only when it is one complete JSON document,
+else the native writer takes over and the result says why.
 """
 
 from __future__ import annotations
@@ -20,10 +24,14 @@ from tools.analysis.speedscope import (
 from tools.base import Tool, ToolContext
 from tools.dotnet_trace import find_dotnet_trace, tool_env
 from tools.errors import ToolError
+from tools.json_complete import is_complete_json
 from tools.nettrace.model import TraceFormatError
+from tools.process import ProcessResult
 from tools.trace_report import resolve_trace
+from tools.trace_scratch import scratch_trace
 
 CONVERT_TIMEOUT_S = 300
+SPEEDSCOPE_SUBDIR = "speedscope"
 
 
 class ConvertSpeedscopeArgs(BaseModel):
@@ -48,35 +56,60 @@ class ConvertSpeedscopeResult(BaseModel):
     note: str | None = Field(default=None, description="Why the native writer was used.")
 
 
-def speedscope_output(trace: Path) -> Path:
-    """`Path.ChangeExtension(trace, "speedscope.json")`, as dotnet-trace names it."""
-    return trace.with_suffix(".speedscope.json")
+def speedscope_output(ctx: ToolContext, trace: Path) -> Path:
+    """`<work folder>/speedscope/<trace name>.speedscope.json` (dotnet-trace's suffix)."""
+    return ctx.work_dir / SPEEDSCOPE_SUBDIR / f"{trace.stem}.speedscope.json"
 
 
 def convert_speedscope(args: ConvertSpeedscopeArgs, ctx: ToolContext) -> ConvertSpeedscopeResult:
     """Convert a trace to a speedscope flame-graph file and summarise it (top frames, threads).
     Uses `dotnet-trace convert --format Speedscope`, or the native writer when the SDK tool is
-    missing or fails. The JSON is never returned, only its path and a compact summary.
+    missing or its file is incomplete. The JSON is never returned, only its path and a summary.
     """
     trace = resolve_trace(ctx, args.trace_path)
-    out = speedscope_output(trace)
+    out = speedscope_output(ctx, trace)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.unlink(missing_ok=True)
     executable = find_dotnet_trace()
     note = "dotnet-trace is not installed; written natively"
     if executable is not None:
-        # dotnet-trace replaces the extension of -o with ".speedscope.json" itself.
-        target = str(out.with_name(out.name.removesuffix(".speedscope.json") + ".json"))
-        argv = [executable, "convert", str(trace), "--format", "Speedscope", "-o", target]
-        ctx.progress(f"dotnet-trace convert {trace.name} --format Speedscope", None, None)
-        out.unlink(missing_ok=True)
-        result = ctx.runner(
-            argv, cwd=ctx.repo, timeout=CONVERT_TIMEOUT_S, env=tool_env(), cancel=ctx.cancel
-        )
-        if result.ok and out.is_file():
+        problem = _convert_with_dotnet_trace(executable, trace, out, ctx)
+        if problem is None:
             return _result(out, "dotnet-trace", args.top, None)
         if ctx.cancel.is_set():
             raise ToolError("convert_speedscope was cancelled")
-        tail = " | ".join(result.output_tail.strip().splitlines()[-3:])
-        note = f"dotnet-trace convert exited {result.exit_code} ({tail}); written natively"
+        out.unlink(missing_ok=True)
+        note = f"dotnet-trace convert {problem}; written natively"
+    return _write_natively(trace, out, args.top, note)
+
+
+def _convert_with_dotnet_trace(
+    executable: str, trace: Path, out: Path, ctx: ToolContext
+) -> str | None:
+    """Runs `dotnet-trace convert`; None when it wrote a complete file, else what went wrong."""
+    # dotnet-trace replaces the extension of -o with ".speedscope.json" itself.
+    target = out.with_name(out.name.removesuffix(".speedscope.json") + ".json")
+    ctx.progress(f"dotnet-trace convert {trace.name} --format Speedscope", None, None)
+    with scratch_trace(ctx.work_dir, trace) as link:
+        argv = [executable, "convert", str(link), "--format", "Speedscope", "-o", str(target)]
+        result = ctx.runner(
+            argv, cwd=ctx.repo, timeout=CONVERT_TIMEOUT_S, env=tool_env(), cancel=ctx.cancel
+        )
+    return _problem(result, out)
+
+
+def _problem(result: ProcessResult, out: Path) -> str | None:
+    tail = " | ".join(result.output_tail.strip().splitlines()[-3:])
+    if not result.ok:
+        return f"exited {result.exit_code} ({tail})"
+    if not out.is_file():
+        return f"said it completed but wrote no file ({tail})"
+    if not is_complete_json(out):
+        return f"wrote an incomplete file ({out.stat().st_size} bytes; {tail})"
+    return None
+
+
+def _write_natively(trace: Path, out: Path, top: int, note: str) -> ConvertSpeedscopeResult:
     from tools.analysis.cpu import MAX_EVENTED_EVENTS, evented_events, sample_scan, samples_of
 
     try:
@@ -91,7 +124,7 @@ def convert_speedscope(args: ConvertSpeedscopeArgs, ctx: ToolContext) -> Convert
             "(speedscope opens folded stacks too)."
         )
     write_speedscope(samples_of(scan), out)
-    return _result(out, "native", args.top, note)
+    return _result(out, "native", top, note)
 
 
 def _result(

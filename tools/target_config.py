@@ -7,6 +7,7 @@ A target repository may carry ``.perf-trace-analyzer.toml`` at its root::
     kafka_image = "apache/kafka"
     kafka_tag = "4.3.1"
     needs_kafka = true
+    kafka_start = "docker"   # or "script": the repository's start-kafka.sh / compose file
     trace_retention_mb = 2000
 
 Every key is optional; without the file the Dekaf defaults apply.
@@ -17,6 +18,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -73,6 +75,13 @@ class TargetConfig(BaseModel):
     message_size: int = Field(default=1000, ge=1, description="Default message size in bytes.")
     kafka_image: str = Field(default="apache/kafka", description="Image the Docker SDK runs.")
     kafka_tag: str = Field(default="4.3.1", description="Tag of kafka_image.")
+    kafka_start: Literal["docker", "script"] = Field(
+        default="docker",
+        description="How start_kafka starts a broker when none answers: 'docker' runs "
+        "kafka_image with the Docker SDK and Dekaf's broker settings; 'script' runs the "
+        "repository's start-kafka.sh or compose file (Dekaf's own script uses a cluster id "
+        "KRaft refuses).",
+    )
     bootstrap: str | None = Field(default=None, description="Kafka bootstrap address.")
     trace_retention_mb: int = Field(
         default=2000, ge=1, description="Traces beyond this total size are removed, oldest first."

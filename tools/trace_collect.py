@@ -1,54 +1,46 @@
 """trace_collect: run the built stress tool, attach dotnet-trace at the measured phase, stop it.
 
-The stress tool's `--duration` is in whole minutes and `--scenario all` runs a dozen scenarios,
-so we run one scenario for the shortest duration that covers warm-up plus the trace window,
-attach `dotnet-trace collect --process-id <pid> --duration 00:00:00:SS` on the marker line, and
-stop the stress tool's whole process group as soon as the trace is written.
+The stress tool's `--duration` is in whole minutes (its timer starts at the measured-phase
+marker) and `--scenario all` runs a dozen scenarios, so we run one scenario for
+`ceil(trace_seconds / 60)` minutes, attach `dotnet-trace collect --process-id <pid> --duration
+00:00:00:SS` on the marker line, and stop the stress tool's whole process group as soon as the
+trace is written. The stress tool writes its results (and its watchdog's stack captures) under
+the run's work folder, and runs with invariant culture so its numbers parse.
 """
 
 from __future__ import annotations
 
-import math
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from tools.base import Tool, ToolContext
+from tools.collect_log import CollectLog
 from tools.dotnet_trace import ensure_dotnet_trace, tool_env
 from tools.errors import ToolError
 from tools.process import RunningProcess, spawn_process
 from tools.providers import Preset, providers_for
 from tools.stress_output import ProgressLine, ResourcesLine, StressOutput
+from tools.stress_plan import (
+    LONG_RUN_MINUTES,
+    check_scenario,
+    check_stress_option,
+    long_run_refusal,
+    stress_argv,
+    stress_minutes,
+)
 from tools.target_config import TargetConfig, load_target_config
 from tools.trace_files import prune_traces, trace_file_name
 
-KNOWN_SCENARIOS = (
-    "producer", "producer-idempotent", "producer-acks-all", "producer-async",
-    "producer-async-idempotent", "producer-transactional", "producer-roundtrip-steady",
-    "consumer", "consumer-batch", "consumer-raw", "consumer-raw-batch", "soak", "all",
-)  # fmt: skip
-"""Scenarios of the Dekaf stress tool (2026-08); its `--help` is preferred when readable."""
-
-STRESS_OPTIONS: dict[str, str] = {
-    "partitions": r"^\d{1,4}$",
-    "linger-ms": r"^\d{1,6}$",
-    "batch-size": r"^\d{1,10}$",
-    "compression": r"^(none|gzip|lz4|snappy|zstd)$",
-    "seed-messages": r"^\d{1,10}$",
-    "brokers": r"^\d{1,2}$",
-}
-"""Extra stress flags the model may set (without `--`) and the values each accepts."""
-
-WARMUP_ALLOWANCE_S = 45
-"""Warm-up and setup time the stress duration must cover in addition to the trace window."""
+STRESS_ENV = {"DOTNET_SYSTEM_GLOBALIZATION_INVARIANT": "1"}
+"""The stress tool formats numbers with the machine's culture (`{:N0}`); invariant parses."""
 MIN_TRACE_BYTES = 8 * 1024
 CRASH_GRACE_S = 20.0
-HELP_TIMEOUT_S = 20.0
 MAX_PROGRESS_LINES = 12
+MAX_CAPTURES = 12
 WAIT_FOR_EXIT_SLACK_S = 180
 """With wait_for_exit: time beyond --duration for the final phase (results, disposal)."""
 
@@ -60,8 +52,8 @@ class TraceCollectArgs(BaseModel):
 
     preset: Preset = Field(
         default="cpu",
-        description="cpu (samples), alloc (GC allocation ticks), contention (lock waits), all "
-        "(CPU + GC + contention + waits).",
+        description="cpu (samples), alloc (GC allocation ticks + CPU samples), contention "
+        "(lock waits + CPU samples), all (CPU + GC + contention + waits).",
     )
     providers: str | None = Field(
         default=None,
@@ -70,7 +62,8 @@ class TraceCollectArgs(BaseModel):
     scenario: str = Field(
         default="producer",
         pattern=r"^[a-z][a-z0-9-]{0,40}$",
-        description="ONE stress scenario (producer, consumer, …); 'all' runs ~12 in a row.",
+        description="ONE stress scenario (producer, consumer, soak, producer-roundtrip-steady, "
+        "…); 'all' runs ~12 in a row and needs confirm_long_run.",
     )
     client: Literal["dekaf", "confluent"] = Field(
         default="dekaf", description="Client library to run."
@@ -83,29 +76,41 @@ class TraceCollectArgs(BaseModel):
         default=None,
         ge=1,
         le=60,
-        description="Stress --duration in whole MINUTES; default: just long enough for warm-up "
-        "plus the trace window. The tool is stopped once the trace is written anyway.",
+        description="Stress --duration in whole MINUTES; default: just long enough for the "
+        f"trace window. The tool is stopped once the trace is written anyway. Above "
+        f"{LONG_RUN_MINUTES} needs confirm_long_run.",
     )
     stress_options: dict[str, str] = Field(
         default_factory=dict,
         description="Extra stress flags without '--': partitions, linger-ms, batch-size, "
-        "compression, seed-messages, brokers.",
+        "compression (none, lz4, snappy, zstd), seed-messages.",
     )
     wait_for_exit: bool = Field(
         default=False,
         description="Keep the stress tool running to the end of its --duration (for its final "
         "numbers and correctness verdict) instead of stopping it once the trace is written.",
     )
+    confirm_long_run: bool = Field(
+        default=False,
+        validate_default=True,
+        description=f"True only when the user asked for scenario 'all' or for run_minutes above "
+        f"{LONG_RUN_MINUTES}; both are refused otherwise.",
+    )
 
     @field_validator("stress_options")
     @classmethod
     def _allowed_options(cls, value: dict[str, str]) -> dict[str, str]:
         for key, option in value.items():
-            pattern = STRESS_OPTIONS.get(key)
-            if pattern is None:
-                raise ValueError(f"{key!r} is not allowed; allowed: {', '.join(STRESS_OPTIONS)}")
-            if not re.match(pattern, option):
-                raise ValueError(f"value {option!r} for {key!r} does not match {pattern}")
+            check_stress_option(key, option)
+        return value
+
+    @field_validator("confirm_long_run")
+    @classmethod
+    def _short_unless_confirmed(cls, value: bool, info: ValidationInfo) -> bool:
+        scenario, minutes = info.data.get("scenario"), info.data.get("run_minutes")
+        refusal = long_run_refusal(scenario, minutes) if isinstance(scenario, str) else None
+        if refusal is not None and not value:
+            raise ValueError(refusal)
         return value
 
 
@@ -121,13 +126,21 @@ class TraceCollectResult(BaseModel):
     messages: int | None = Field(description="Messages estimated for the trace window.")
     msg_per_s: float | None = Field(description="Latest average throughput of the stress tool.")
     progress: list[ProgressLine] = Field(description="Parsed Progress lines (newest kept).")
-    resources: list[ResourcesLine] = Field(description="Parsed Initial/Final Resources lines.")
+    resources: list[ResourcesLine] = Field(
+        description="Parsed Resources lines: Initial, the newest Monitor (every 5 s), Final."
+    )
     stress_exit_code: int | None = Field(
         description="Exit status if the stress tool ended by itself; None when we stopped it."
     )
     stress_command: str = Field(description="The stress tool command line, to reproduce.")
+    stress_output_dir: str = Field(description="The stress tool's --output (results, watchdog).")
+    watchdog_captures: list[str] = Field(
+        description="Stack captures the stress tool's progress watchdog wrote (stalls)."
+    )
     warnings: list[str] = Field(description="Things the user should know.")
-    collect_output: str = Field(description="Tail of dotnet-trace collect's output.")
+    collect_output: str = Field(
+        description="dotnet-trace collect's output, repeated lines collapsed, errors kept."
+    )
 
 
 @dataclass
@@ -137,6 +150,7 @@ class _Plan:
     providers: str
     trace_file: Path
     minutes: int
+    output_dir: Path
     notes: list[str] = field(default_factory=list)
 
 
@@ -146,7 +160,7 @@ class _Session:
     crashed: bool = False
     overran: bool = False
     collect_exit: int | None = None
-    collect_tail: str = ""
+    collect_log: CollectLog = field(default_factory=CollectLog)
 
 
 def trace_collect(args: TraceCollectArgs, ctx: ToolContext) -> TraceCollectResult:
@@ -159,7 +173,7 @@ def trace_collect(args: TraceCollectArgs, ctx: ToolContext) -> TraceCollectResul
     plan = _plan(args, ctx, config)
     dotnet_trace = ensure_dotnet_trace(ctx, plan.notes)
     ctx.progress(f"starting {' '.join(plan.stress_argv[1:])}", None, None)
-    stress = spawn_process(plan.stress_argv, cwd=ctx.repo, env=plan.env)
+    stress = spawn_process(plan.stress_argv, cwd=ctx.repo, env={**plan.env, **STRESS_ENV})
     output = StressOutput()
     try:
         _wait_for_marker(stress, output, ctx, config)
@@ -180,21 +194,30 @@ def _plan(args: TraceCollectArgs, ctx: ToolContext, config: TargetConfig) -> _Pl
             f"the stress executable {str(executable)!r} does not exist; run the build tool first"
         )
     notes: list[str] = []
-    _check_scenario(args.scenario, executable, ctx, notes)
+    check_scenario(args.scenario, args.client, executable, ctx, notes)
     if args.scenario == "all":
         notes.append("scenario 'all' runs about 12 scenarios in a row; the trace covers the first")
     env = tool_env()
     if config.needs_kafka:
         env["KAFKA_BOOTSTRAP_SERVERS"] = _bootstrap(ctx, config, notes)
-    minutes = max(args.run_minutes or 1, math.ceil((WARMUP_ALLOWANCE_S + args.trace_seconds) / 60))
-    argv = [str(executable), "--scenario", args.scenario, "--client", args.client]
-    argv += ["--message-size", str(args.message_size), "--duration", str(minutes)]
-    for key, value in sorted(args.stress_options.items()):
-        argv += [f"--{key}", value]
+    minutes = stress_minutes(args.trace_seconds, args.run_minutes)
     name = trace_file_name(args.scenario, args.client, "custom" if args.providers else args.preset)
     trace_file = ctx.work_dir / "traces" / name
     trace_file.parent.mkdir(parents=True, exist_ok=True)
-    return _Plan(argv, env, providers, trace_file, minutes, notes)
+    # The stress tool writes results and its watchdog's captures under --output (default
+    # ./results, Program.cs:142-143, 1140): keep them in the run's work folder instead.
+    output_dir = ctx.work_dir / "stress-results" / trace_file.stem
+    argv = stress_argv(
+        str(executable),
+        scenario=args.scenario,
+        client=args.client,
+        message_size=args.message_size,
+        minutes=minutes,
+        trace_seconds=args.trace_seconds,
+        options=args.stress_options,
+        output_dir=str(output_dir),
+    )
+    return _Plan(argv, env, providers, trace_file, minutes, output_dir, notes)
 
 
 def _bootstrap(ctx: ToolContext, config: TargetConfig, notes: list[str]) -> str:
@@ -203,25 +226,6 @@ def _bootstrap(ctx: ToolContext, config: TargetConfig, notes: list[str]) -> str:
         bootstrap = config.bootstrap_address()
         notes.append(f"start_kafka was not run in this session; using Kafka at {bootstrap}")
     return str(bootstrap)
-
-
-def _check_scenario(scenario: str, executable: Path, ctx: ToolContext, notes: list[str]) -> None:
-    try:
-        result = ctx.runner(
-            [str(executable), "--help"], cwd=ctx.repo, timeout=HELP_TIMEOUT_S, env=tool_env()
-        )
-        help_text = result.output_tail if "scenario" in result.output_tail.lower() else ""
-    except ToolError:
-        help_text = ""
-    if help_text:
-        if re.search(rf"(?<![\w-]){re.escape(scenario)}(?![\w-])", help_text):
-            return
-        raise ToolError(
-            f"scenario {scenario!r} is not offered by the stress tool:\n{help_text[-2000:]}"
-        )
-    if scenario not in KNOWN_SCENARIOS:
-        raise ToolError(f"unknown scenario {scenario!r}; known: {', '.join(KNOWN_SCENARIOS)}")
-    notes.append("the stress tool's --help was not readable; checked the scenario against a list")
 
 
 def _wait_for_marker(
@@ -286,6 +290,7 @@ def _record(
     deadline = started + seconds + config.collect_grace_s
     try:
         while collect.poll() is None:
+            _drain(collect, session.collect_log)
             for line in stress.lines(deadline=time.monotonic() + 0.2, cancel=ctx.cancel):
                 output.feed(line)
             if ctx.cancel.is_set():
@@ -302,10 +307,16 @@ def _record(
         collect.kill_group()
     session.window_s = round(time.monotonic() - started, 2)
     session.collect_exit = collect.poll() if not session.overran else None
-    session.collect_tail = collect.output_tail()[-1500:]
+    _drain(collect, session.collect_log)
     for line in stress.lines(deadline=time.monotonic() + 0.3):
         output.feed(line)
     return session
+
+
+def _drain(collect: RunningProcess, log: CollectLog) -> None:
+    """Moves the output collect has printed so far into ``log`` (never waits long)."""
+    for line in collect.lines(deadline=time.monotonic() + 0.01):
+        log.feed(line)
 
 
 def _result(
@@ -322,10 +333,11 @@ def _result(
     if not trace.is_file() or trace.stat().st_size == 0:
         raise ToolError(
             f"dotnet-trace wrote no trace (exit {session.collect_exit}, stress tool exit "
-            f"{exit_code}). dotnet-trace output:\n{session.collect_tail}\n"
+            f"{exit_code}). dotnet-trace output:\n{session.collect_log.text()}\n"
             f"Stress tool output tail:\n{stress.output_tail()[-1500:]}"
         )
-    notes = plan.notes + _warnings(session, output, exit_code, trace)
+    captures = _watchdog_captures(plan.output_dir)
+    notes = plan.notes + _warnings(session, output, exit_code, trace) + output.watchdog
     removed = prune_traces(trace.parent, keep=trace, max_bytes=config.trace_retention_mb << 20)
     if removed:
         notes.append(f"trace retention: removed {', '.join(removed)} (oldest first)")
@@ -343,12 +355,22 @@ def _result(
         messages=messages,
         msg_per_s=msg_per_s,
         progress=output.progress[-MAX_PROGRESS_LINES:],
-        resources=output.resources[-4:],
+        resources=output.resource_summary(),
         stress_exit_code=exit_code,
         stress_command=" ".join(plan.stress_argv),
+        stress_output_dir=str(plan.output_dir),
+        watchdog_captures=captures,
         warnings=notes,
-        collect_output=session.collect_tail,
+        collect_output=session.collect_log.text(),
     )
+
+
+def _watchdog_captures(output_dir: Path) -> list[str]:
+    """Files the progress watchdog wrote under `<output>/watchdog/` (ProgressWatchdog.cs:125)."""
+    folder = output_dir / "watchdog"
+    if not folder.is_dir():
+        return []
+    return sorted(str(path) for path in folder.iterdir() if path.is_file())[:MAX_CAPTURES]
 
 
 def _warnings(

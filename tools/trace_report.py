@@ -2,7 +2,9 @@
 
 The real CLI has no `--interactive`; a request for the "piped interactive" form is served by
 running `report … topN` with standard input closed and a timeout. When dotnet-trace is missing
-or fails, the same table comes from the native analysis and the result says so.
+or fails, the same table comes from the native analysis and the result says so. dotnet-trace reads
+the trace through a scratch link under the run's work folder, so the `.etlx` it leaves behind
+never lands beside the trace (tools/trace_scratch.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from tools.base import Tool, ToolContext
 from tools.dotnet_trace import find_dotnet_trace, tool_env
 from tools.errors import ToolError
 from tools.nettrace.model import TraceFormatError
+from tools.trace_scratch import scratch_trace
 
 REPORT_TIMEOUT_S = 180
 TEXT_MAX_CHARS = 4000
@@ -68,13 +71,14 @@ def trace_report_piped(args: TraceReportArgs, ctx: ToolContext) -> TraceReportRe
     executable = find_dotnet_trace()
     if executable is None:
         return _native(path, args, "dotnet-trace is not installed; computed natively")
-    argv = [executable, "report", str(path), "topN", "-n", str(args.top)]
-    if args.inclusive:
-        argv.append("--inclusive")
     ctx.progress(f"dotnet-trace report {path.name} topN -n {args.top}", None, None)
-    result = ctx.runner(
-        argv, cwd=ctx.repo, timeout=REPORT_TIMEOUT_S, env=tool_env(), cancel=ctx.cancel
-    )
+    with scratch_trace(ctx.work_dir, path) as link:
+        argv = [executable, "report", str(link), "topN", "-n", str(args.top)]
+        if args.inclusive:
+            argv.append("--inclusive")
+        result = ctx.runner(
+            argv, cwd=ctx.repo, timeout=REPORT_TIMEOUT_S, env=tool_env(), cancel=ctx.cancel
+        )
     rows = parse_topn(result.output_tail)
     if result.ok and (rows or NO_METHODS_WARNING in result.output_tail):
         return TraceReportResult(

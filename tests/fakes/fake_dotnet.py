@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """A fake `dotnet` host: `build` (classic MSBuild console output), `tool install`, `trace`.
 
-`build` prints real-shaped MSBuild output and links the stress executable (fake_stress.py) at
-``<project>/bin/<configuration>/net10.0/<project name>``; with $PTA_FAKE_BUILD_ERROR set it
-prints a compiler error CS1002 (and a warning) and exits 1. `dotnet trace …` forwards to the
-fake dotnet-trace, as the real host dispatches to `dotnet-trace`. `tool install --global
-dotnet-trace` links the fake into ~/.dotnet/tools unless $PTA_FAKE_TOOL_INSTALL=fail.
+`build` prints real-shaped MSBuild output (its summary in German under LANG=de_DE unless
+DOTNET_CLI_UI_LANGUAGE says otherwise, as SDK 10.0.401 does) and links the stress executable
+(fake_stress.py) at ``<project>/bin/<configuration>/net10.0/<project name>``; with
+$PTA_FAKE_BUILD_ERROR set it prints a compiler error CS1002 (and a warning) and exits 1.
+`dotnet trace …` forwards to the fake dotnet-trace, as the real host dispatches to
+`dotnet-trace`. `tool install --global dotnet-trace` links the fake into ~/.dotnet/tools unless
+$PTA_FAKE_TOOL_INSTALL=fail.
 """
 
 from __future__ import annotations
@@ -17,6 +19,21 @@ from pathlib import Path
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
 from _common import FAKES_DIR, option, record_argv, scaled_sleep  # noqa: E402
 
+SUMMARY = {
+    "en": ("Build succeeded.", "Build FAILED.", "{} Warning(s)", "{} Error(s)", "Time Elapsed",
+           "; expected"),
+    # What SDK 10.0.401 printed here under LANG=de_DE.UTF-8 (MSBuild's summary is localised).
+    "de": ("Der Buildvorgang wurde erfolgreich ausgeführt.", "Fehler beim Buildvorgang.",
+           "{} Warnung(en)", "{} Fehler", "Verstrichene Zeit", "; erwartet."),
+}  # fmt: skip
+
+
+def ui_language() -> str:
+    """DOTNET_CLI_UI_LANGUAGE wins; else the culture of LC_ALL/LANG, as the real SDK does."""
+    chosen = os.environ.get("DOTNET_CLI_UI_LANGUAGE") or os.environ.get("LC_ALL") or ""
+    chosen = chosen or os.environ.get("LANG", "")
+    return "de" if chosen.lower().startswith("de") else "en"
+
 
 def build(argv: list[str]) -> int:
     project = Path(argv[0]).resolve()
@@ -27,6 +44,7 @@ def build(argv: list[str]) -> int:
         print("MSBUILD : error MSB1009: Project file does not exist.")
         print(f"Switch: {argv[0]}")
         return 1
+    ok, failed, warnings, errors, elapsed, expected = SUMMARY[ui_language()]
     print("MSBuild version 17.14.8+a7a4d5af0 for .NET")
     print("  Determining projects to restore...")
     print("  All projects are up-to-date for restore.", flush=True)
@@ -37,21 +55,21 @@ def build(argv: list[str]) -> int:
     )
     print(warning)
     if os.environ.get("PTA_FAKE_BUILD_ERROR"):
-        error = f"{project}/Program.cs(42,31): error CS1002: ; expected [{csproj}]"
+        error = f"{project}/Program.cs(42,31): error CS1002: {expected} [{csproj}]"
         print(error)
-        print("\nBuild FAILED.\n")
+        print(f"\n{failed}\n")
         print(warning)
         print(error)
-        print("    1 Warning(s)\n    1 Error(s)\n\nTime Elapsed 00:00:03.21")
+        print(f"    {warnings.format(1)}\n    {errors.format(1)}\n\n{elapsed} 00:00:03.21")
         return 1
     output = project / "bin" / configuration / "net10.0" / name
     output.parent.mkdir(parents=True, exist_ok=True)
     output.unlink(missing_ok=True)
     output.symlink_to(FAKES_DIR / "fake_stress.py")
     print(f"  {name} -> {output}.dll")
-    print("\nBuild succeeded.\n")
+    print(f"\n{ok}\n")
     print(warning)
-    print("    1 Warning(s)\n    0 Error(s)\n\nTime Elapsed 00:00:12.34")
+    print(f"    {warnings.format(1)}\n    {errors.format(0)}\n\n{elapsed} 00:00:12.34")
     return 0
 
 
@@ -69,7 +87,7 @@ def tool_install(argv: list[str]) -> int:
     target.unlink(missing_ok=True)
     target.symlink_to(FAKES_DIR / "fake_dotnet_trace.py")
     print("You can invoke the tool using the following command: dotnet-trace")
-    print("Tool 'dotnet-trace' (version '9.0.661903') was successfully installed.")
+    print("Tool 'dotnet-trace' (version '10.0.750501') was successfully installed.")
     return 0
 
 

@@ -3,7 +3,9 @@ a fake Docker client and a tiny Kafka broker stub that speaks ApiVersions on a r
 
 from __future__ import annotations
 
+import datetime
 import json
+import os
 import shutil
 import socket
 import socketserver
@@ -19,11 +21,14 @@ import docker.errors
 import pytest
 
 from tools.base import ToolContext
+from tools.dotnet_trace import ensure_dotnet_trace, find_dotnet_trace
 
 FAKES = Path(__file__).resolve().parents[1] / "fakes"
 FAKE_TRACE = "filtrace-net10-wait.nettrace"
 STRESS_PROJECT = "tools/Dekaf.StressTests"
 FAST_CONFIG = "marker_timeout_s = 10\ncollect_grace_s = 5\n"
+REAL_GLOBAL_TOOLS = Path.home() / ".dotnet" / "tools"
+"""Where `dotnet tool install --global` put the real dotnet-trace (read before tests move HOME)."""
 
 
 @dataclass
@@ -172,10 +177,15 @@ class FakeContainer:
     log_text: bytes = b""
     id: str = "0123456789abcdef0123"
     removed: bool = False
+    created: str = field(  # Docker's shape: "2026-08-26T10:15:00.123456789Z" (UTC)
+        default_factory=lambda: datetime.datetime.now(datetime.UTC).strftime(
+            "%Y-%m-%dT%H:%M:%S.%f000Z"
+        )
+    )
 
     @property
     def attrs(self) -> dict[str, Any]:
-        return {"Config": {"Image": self.image}}
+        return {"Config": {"Image": self.image}, "Created": self.created}
 
     def logs(self, tail: int = 10) -> bytes:
         return b"\n".join(self.log_text.splitlines()[-tail:])
@@ -197,6 +207,7 @@ class FakeDocker:
     pull_error: str | None = None
     running: bool = True
     on_run: Callable[[FakeContainer], None] | None = None
+    on_list: Callable[[FakeDocker], None] | None = None
     run_calls: list[dict[str, Any]] = field(default_factory=list)
     pulls: list[tuple[str, str]] = field(default_factory=list)
 
@@ -219,6 +230,8 @@ class FakeDocker:
         return self
 
     def list(self, all: bool = False, filters: dict[str, str] | None = None) -> list[FakeContainer]:  # noqa: A002
+        if self.on_list is not None:
+            self.on_list(self)
         found = [c for c in self.containers_ if not c.removed and (all or c.status == "running")]
         if filters and "label" in filters:
             found = [c for c in found if filters["label"] in c.labels]
@@ -268,3 +281,24 @@ def make_ctx() -> Callable[..., ToolContext]:
         return ToolContext(repo=repo, docker_factory=factory, state=dict(state))
 
     return make
+
+
+# --- the real dotnet-trace ------------------------------------------------------------------
+
+
+@pytest.fixture
+def real_dotnet_trace(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> str:
+    """The real dotnet-trace on PATH; installed the product's way when missing.
+
+    Skipped only on a machine without `dotnet` (where it cannot run at all).
+    """
+    dotnet = shutil.which("dotnet")
+    if dotnet is None:
+        pytest.skip("no `dotnet` on PATH: the real dotnet-trace cannot run here")
+    path = os.pathsep.join([str(REAL_GLOBAL_TOOLS), os.path.dirname(dotnet), os.environ["PATH"]])
+    monkeypatch.setenv("PATH", path)
+    found = find_dotnet_trace()
+    if found is None:
+        found = ensure_dotnet_trace(ToolContext(repo=tmp_path), [])
+    assert not Path(found).resolve().is_relative_to(FAKES), found
+    return found

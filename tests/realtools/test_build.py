@@ -70,3 +70,14 @@ def test_missing_project_is_reported_as_an_msbuild_error(
     assert [(e.code, e.line, e.message) for e in result.errors] == [
         ("MSB1009", 0, "Project file does not exist.")
     ]
+
+
+def test_builds_print_their_summary_in_english_whatever_the_locale(
+    repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under LANG=de_DE MSBuild says 'Der Buildvorgang wurde erfolgreich ausgeführt.' and
+    '1 Warnung(en)'; builds run with DOTNET_CLI_UI_LANGUAGE=en, so the summary is read."""
+    monkeypatch.setenv("LANG", "de_DE.UTF-8")
+    result = build(BuildArgs(), make_ctx(repo))
+    assert "Build succeeded." in result.log_tail and "1 Warning(s)" in result.log_tail
+    assert "Warnung" not in result.log_tail and result.warnings == 1

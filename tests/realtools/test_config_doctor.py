@@ -66,11 +66,8 @@ def test_bad_config_is_a_clear_error(tmp_path: Path, text: str) -> None:
 
 
 def test_presets_and_custom_provider_validation() -> None:
-    """Presets are Dekaf's strings; custom lists must be Name[:0xKeywords[:Level]]."""
+    """Presets are Dekaf's keywords; custom lists must be Name[:0xKeywords[:Level]]."""
     assert providers_for("cpu", None) == "Microsoft-DotNETCore-SampleProfiler"
-    assert (
-        providers_for("contention", None) == "Microsoft-Windows-DotNETRuntime:0x000000000001C001:4"
-    )
     assert PRESETS["all"].startswith("Microsoft-DotNETCore-SampleProfiler,")
     assert (
         int(PRESETS["all"].split(":")[1], 16) & 0x4000
@@ -80,6 +77,17 @@ def test_presets_and_custom_provider_validation() -> None:
     for bad in ("A:10", "A:0x10:9", "A;rm -rf", "A:0x1:4:k=v", ",".join("A" * 9)):
         with pytest.raises(ToolError):
             providers_for("cpu", bad)
+
+
+def test_wait_and_allocation_presets_carry_cpu_samples() -> None:
+    """As Dekaf's profile-stress-test.sh:83-88 now does: contention and gc (our alloc) presets add
+    SampleProfiler, so waits and allocations are read against where the CPU went."""
+    assert providers_for("contention", None) == (
+        "Microsoft-Windows-DotNETRuntime:0x000000000001C001:4,Microsoft-DotNETCore-SampleProfiler"
+    )
+    assert providers_for("alloc", None) == (
+        "Microsoft-Windows-DotNETRuntime:0x0000000000480001:5,Microsoft-DotNETCore-SampleProfiler"
+    )
 
 
 def test_stress_output_lines_become_numbers() -> None:

@@ -7,6 +7,7 @@ import argparse
 import gc
 import socket
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -97,14 +98,15 @@ def test_running_kafka_container_is_reused_on_its_published_port(
     assert fake_docker.run_calls == []
 
 
-def test_repository_script_starts_kafka(
+def test_repository_script_starts_kafka_when_the_config_asks(
     repo: Path,
     fakes: Any,
     kafka_stub: Callable[..., Any],
     make_ctx: Callable[..., Any],
     fake_docker: Any,
 ) -> None:
-    """No broker, no container: the repo's start-kafka.sh runs (bash), then ApiVersions answers."""
+    """kafka_start = "script": the repo's start-kafka.sh runs (bash), then ApiVersions answers."""
+    (repo / ".perf-trace-analyzer.toml").write_text('kafka_start = "script"\n')
     fakes.add("bash", "bash")
     marker = repo / "kafka-started"
     (repo / "start-kafka.sh").write_text(f"#!/bin/bash\necho starting\n: > {marker}\n")
@@ -112,6 +114,82 @@ def test_repository_script_starts_kafka(
     result = start_kafka(StartKafkaArgs(bootstrap=stub.bootstrap), make_ctx(repo, fake_docker))
     assert result.how == "script" and result.detail == "start-kafka.sh"
     assert fake_docker.run_calls == []
+
+
+CP_KAFKA_CLUSTER_ID_FAILURE = (
+    b"===> Running preflight checks ...\n===> Check if Kafka can be started ...\n"
+    b"Cluster ID string dekaf-local-cluster does not appear to be a valid UUID: Input string "
+    b"`dekaf-local-cluster` decoded as 14 bytes, which is not equal to the expected 16 bytes "
+    b"of a base64-encoded UUID\n"
+)
+"""What Kafka's storage format step says about Dekaf start-kafka.sh's CLUSTER_ID (KRaft wants a
+base64 UUID: StorageTool's "Cluster ID string … does not appear to be a valid UUID")."""
+
+
+def test_a_broker_container_from_the_script_that_exits_is_reported_at_once(
+    repo: Path,
+    fakes: Any,
+    make_ctx: Callable[..., Any],
+    fake_docker: Any,
+    make_container: Any,
+) -> None:
+    """Dekaf's start-kafka.sh: `docker run -d` returns 0, the cp-kafka container exits at once.
+    start_kafka finds that container and reports its logs, not a 120 s timeout."""
+    (repo / ".perf-trace-analyzer.toml").write_text('kafka_start = "script"\n')
+    fakes.add("bash", "bash")
+    marker = repo / "kafka-started"
+    (repo / "start-kafka.sh").write_text(f"#!/bin/bash\necho started\n: > {marker}\n")
+    broker = make_container(
+        name="dekaf-local-kafka",
+        image="confluentinc/cp-kafka:7.5.0",
+        status="exited",
+        log_text=CP_KAFKA_CLUSTER_ID_FAILURE,
+    )
+
+    def script_ran(docker: Any) -> None:
+        if marker.exists() and broker not in docker.containers_:
+            docker.containers_.append(broker)
+
+    fake_docker.on_list = script_ran
+    started = time.monotonic()
+    with pytest.raises(ToolError, match="(?s)dekaf-local-kafka.*exited while starting") as caught:
+        start_kafka(
+            StartKafkaArgs(bootstrap=f"127.0.0.1:{_closed_port()}", timeout_s=120),
+            make_ctx(repo, fake_docker),
+        )
+    assert time.monotonic() - started < 10
+    assert "does not appear to be a valid UUID" in str(caught.value)
+
+
+def test_dekaf_default_is_the_docker_sdk_even_with_a_start_script(
+    repo: Path, kafka_stub: Callable[..., Any], make_ctx: Callable[..., Any], fake_docker: Any
+) -> None:
+    """By default start-kafka.sh is left alone: apache/kafka runs with the SDK instead."""
+    (repo / "start-kafka.sh").write_text("#!/bin/bash\nexit 1\n")
+    started = threading.Event()
+    stub = kafka_stub(ready=started.is_set)
+    fake_docker.images_present.add("apache/kafka:4.3.1")
+    fake_docker.on_run = lambda container: started.set()
+    result = start_kafka(StartKafkaArgs(bootstrap=stub.bootstrap), make_ctx(repo, fake_docker))
+    assert result.how == "started" and fake_docker.run_calls[0]["image"] == "apache/kafka:4.3.1"
+
+
+def test_our_broker_keeps_its_disk_and_heap_bounded_like_dekafs(
+    repo: Path, kafka_stub: Callable[..., Any], make_ctx: Callable[..., Any], fake_docker: Any
+) -> None:
+    """Dekaf's broker settings (KafkaEnvironment.cs:80-98): 64 MB retention per partition,
+    16 MB segments, a 500 ms sweep from the first second, a 2 GB heap."""
+    started = threading.Event()
+    stub = kafka_stub(ready=started.is_set)
+    fake_docker.on_run = lambda container: started.set()
+    start_kafka(StartKafkaArgs(bootstrap=stub.bootstrap), make_ctx(repo, fake_docker))
+    env = fake_docker.run_calls[0]["environment"]
+    assert env["KAFKA_LOG_RETENTION_BYTES"] == "67108864"
+    assert env["KAFKA_LOG_SEGMENT_BYTES"] == "16777216"
+    assert env["KAFKA_LOG_RETENTION_CHECK_INTERVAL_MS"] == "500"
+    assert env["KAFKA_LOG_INITIAL_TASK_DELAY_MS"] == "1000"
+    assert env["KAFKA_HEAP_OPTS"] == "-Xmx2g -Xms2g"
+    assert env["CLUSTER_ID"] == "MkU3OEVBNTcwNTJENDM2Qg"
 
 
 def test_docker_sdk_pulls_and_runs_apache_kafka_labelled_as_ours(

@@ -19,6 +19,7 @@ from tools.analysis.speedscope import (
     write_speedscope,
 )
 from tools.analysis.topn import topn_rows
+from tools.json_complete import is_complete_json
 from tools.speedscope_tool import ConvertSpeedscopeArgs, convert_speedscope
 
 REAL = "filtrace-net10-hotloop.speedscope.json"
@@ -133,9 +134,11 @@ def test_convert_tool_uses_dotnet_trace_and_returns_only_a_summary(
     """`convert <file> --format Speedscope -o <out>`; the result is small, never the JSON."""
     result = convert_speedscope(ConvertSpeedscopeArgs(trace_path=str(fakes.trace)), make_ctx(repo))
     [call] = fakes.calls("dotnet-trace")
-    out = fakes.trace.with_suffix(".speedscope.json")
-    target = str(fakes.trace.with_suffix(".json"))  # the CLI turns it into .speedscope.json
-    assert call["argv"] == ["convert", str(fakes.trace), "--format", "Speedscope", "-o", target]
+    out = repo / ".perf-trace-analyzer" / "speedscope" / "source-trace.speedscope.json"
+    target = str(out.with_name("source-trace.json"))  # the CLI turns it into .speedscope.json
+    link = call["argv"][1]
+    assert call["argv"] == ["convert", link, "--format", "Speedscope", "-o", target]
+    assert Path(link).name == fakes.trace.name and "scratch" in Path(link).parts
     assert result.source == "dotnet-trace" and result.speedscope_path == str(out)
     assert len(result.top_self) == 15 and result.threads
     text = result.model_dump_json()
@@ -189,4 +192,73 @@ def test_a_trace_too_big_for_an_evented_file_gets_a_clear_error(
     monkeypatch.setattr(cpu, "MAX_EVENTED_EVENTS", 10)
     with pytest.raises(ToolError, match=r"would hold about [\d,]+ events.*--folded"):
         convert_speedscope(ConvertSpeedscopeArgs(trace_path=str(fakes.trace)), make_ctx(repo))
-    assert not Path(str(fakes.trace)).with_suffix(".speedscope.json").exists()
+    assert not list(repo.rglob("*.speedscope.json"))
+    assert not fakes.trace.with_suffix(".speedscope.json").exists()
+
+
+def test_a_conversion_that_breaks_half_way_is_redone_natively(
+    repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """convert prints 'Conversion complete' and exits 0 after an exception, leaving half a file
+    (TraceFileFormatConverter.cs:50-67): the JSON is checked, the native writer redoes it and
+    the note says why."""
+    monkeypatch.setenv("PTA_FAKE_TRACE_MODE", "broken")
+    result = convert_speedscope(
+        ConvertSpeedscopeArgs(trace_path=str(fakes.trace), top=5), make_ctx(repo)
+    )
+    assert result.source == "native" and "wrote an incomplete file" in (result.note or "")
+    out = Path(result.speedscope_path)
+    assert is_complete_json(out) and json.loads(out.read_text())["profiles"]
+    assert not list(repo.rglob("*.etlx")) and not list(fakes.trace.parent.glob("*.etlx"))
+
+
+def test_outputs_never_land_beside_a_trace_outside_the_repository(
+    repo: Path, fakes: Any, make_ctx: Callable[..., Any], tmp_path: Path
+) -> None:
+    """A trace in a read-only folder elsewhere: the speedscope file goes to the work folder and
+    nothing (no .speedscope.json, no .etlx) is written beside the trace."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    trace = elsewhere / "theirs.nettrace"
+    trace.write_bytes(fakes.trace.read_bytes())
+    (elsewhere / "theirs.speedscope.json").write_text("not ours")
+    elsewhere.chmod(0o555)
+    try:
+        result = convert_speedscope(ConvertSpeedscopeArgs(trace_path=str(trace)), make_ctx(repo))
+    finally:
+        elsewhere.chmod(0o755)
+    assert Path(result.speedscope_path).is_relative_to(repo / ".perf-trace-analyzer")
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["theirs.nettrace",
+                                                           "theirs.speedscope.json"]  # fmt: skip
+    assert (elsewhere / "theirs.speedscope.json").read_text() == "not ours"
+
+
+@pytest.mark.parametrize(
+    ("text", "whole"),
+    [
+        ('{"a": "x]}]", "b": [1, {"c": "\\\\"}]}', True),
+        ('{"a": "q\\"]"}', True),
+        (" [ ] \n", True),
+        ('{"a": [1, 2]', False),
+        ('{"a": "cut', False),
+        ('{"a": 1}{"b": 2}', False),
+        ("", False),
+        ("}{", False),
+    ],
+)
+def test_whole_json_is_told_from_a_cut_file(tmp_path: Path, text: str, whole: bool) -> None:
+    """Brackets in strings and escaped quotes do not count; any chunk size gives one answer."""
+    path = tmp_path / "f.json"
+    path.write_text(text, encoding="utf-8")
+    assert all(is_complete_json(path, chunk_bytes=n) is whole for n in (1, 2, 3, 7, 1 << 20))
+
+
+def test_the_real_speedscope_file_is_whole_and_its_halves_are_not(
+    traces_dir: Path, tmp_path: Path
+) -> None:
+    """TraceEvent's own file passes; cut anywhere, it fails."""
+    raw = (traces_dir / REAL).read_bytes()
+    assert is_complete_json(traces_dir / REAL, chunk_bytes=4096)
+    for cut in (1, len(raw) // 3, len(raw) // 2, len(raw) - 1):
+        (tmp_path / "cut.json").write_bytes(raw[:cut])
+        assert not is_complete_json(tmp_path / "cut.json", chunk_bytes=4096), cut

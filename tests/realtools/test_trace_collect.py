@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from tools.catalog import default_registry
+from tools.collect_log import CollectLog
 from tools.errors import ToolError
 from tools.trace_collect import TraceCollectArgs, trace_collect
 
@@ -149,17 +151,32 @@ def test_failed_install_is_reported(
 def test_long_window_lengthens_the_stress_duration(
     built_repo: Path, fakes: Any, make_ctx: Callable[..., Any]
 ) -> None:
-    """120 s of trace after warm-up does not fit in one minute: --duration 3, window 00:02:00."""
+    """The stress timer starts at the marker: 120 s of trace need --duration 2, window 00:02:00."""
     os.environ["PTA_FAKE_TIME_SCALE"] = "0.002"  # monkeypatch (fixture) restores it after
     result, _ = _collect(
         built_repo, make_ctx, trace_seconds=120, stress_options={"partitions": "3"}
     )
     [stress] = [c for c in fakes.calls("stress") if "--help" not in c["argv"]]
-    assert stress["argv"][stress["argv"].index("--duration") + 1] == "3"
-    assert stress["argv"][-2:] == ["--partitions", "3"]
+    assert stress["argv"][stress["argv"].index("--duration") + 1] == "2"
+    assert stress["argv"][stress["argv"].index("--partitions") + 1] == "3"
     [collect] = fakes.calls("dotnet-trace")
     assert collect["argv"][collect["argv"].index("--duration") + 1] == "00:00:02:00"
     assert result.trace_seconds == 120
+
+
+@pytest.mark.parametrize(("seconds", "minutes"), [(1, "1"), (60, "1"), (61, "2"), (119, "2")])
+def test_stress_minutes_are_the_trace_window_rounded_up(
+    built_repo: Path,
+    fakes: Any,
+    make_ctx: Callable[..., Any],
+    seconds: int,
+    minutes: str,
+) -> None:
+    """No warm-up allowance: --duration is ceil(trace_seconds / 60), at least 1."""
+    os.environ["PTA_FAKE_TIME_SCALE"] = "0.002"  # monkeypatch (fixture) restores it after
+    _collect(built_repo, make_ctx, trace_seconds=seconds)
+    [stress] = [c for c in fakes.calls("stress") if "--help" not in c["argv"]]
+    assert stress["argv"][stress["argv"].index("--duration") + 1] == minutes
 
 
 def test_invalid_inputs_are_refused_before_anything_runs(
@@ -238,8 +255,11 @@ def test_waiting_for_exit_keeps_the_final_numbers(
     """Asked to, the run goes to the end of --duration: exit status 0 and the Completed rate."""
     result, _ = _collect(built_repo, make_ctx, wait_for_exit=True)
     assert result.stress_exit_code == 0 and not result.partial
-    assert [r.phase for r in result.resources] == ["Initial", "Final"]
+    phases = [r.phase for r in result.resources]
+    assert phases[0] == "Initial" and phases[-1] == "Final" and "Monitor" in phases
     assert result.msg_per_s is not None and result.messages
+    [saved] = Path(result.stress_output_dir).glob("stress-test-results-dekaf-producer-*.json")
+    assert saved.is_file()
 
 
 def test_scenarios_fall_back_to_the_known_list_without_help(
@@ -267,9 +287,10 @@ def test_progress_is_reported_while_waiting_and_tracing(
 
 
 def test_a_target_without_kafka_gets_no_bootstrap_address(
-    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any]
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """needs_kafka = false: the stress tool runs without KAFKA_BOOTSTRAP_SERVERS, no Kafka note."""
+    monkeypatch.setenv("PTA_FAKE_STRESS_BROKERLESS", "1")
     config = built_repo / ".perf-trace-analyzer.toml"
     config.write_text(config.read_text() + "needs_kafka = false\n")
     ctx = make_ctx(built_repo)
@@ -278,3 +299,42 @@ def test_a_target_without_kafka_gets_no_bootstrap_address(
     [stress] = [c for c in fakes.calls("stress") if "--help" not in c["argv"]]
     assert stress["kafka"] is None
     assert not any("Kafka" in warning for warning in result.warnings)
+
+
+def test_a_long_rundown_does_not_crowd_out_collect_output(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'Stopping the trace…' every 100 ms of rundown comes back once, with its count, after the
+    provider table; the output stays short."""
+    monkeypatch.setenv("PTA_FAKE_RUNDOWN_S", "1.5")
+    result, _ = _collect(built_repo, make_ctx)
+    lines = result.collect_output.splitlines()
+    [stopping] = [line for line in lines if line.startswith("Stopping the trace.")]
+    assert re.fullmatch(r".*being traced\. \(×(\d+)\)", stopping)
+    assert int(stopping.rsplit("×", 1)[1].rstrip(")")) >= 10
+    assert lines[0].startswith("Provider Name") and "Trace completed." in lines
+    assert len(result.collect_output) < 1500
+
+
+def test_collect_errors_reach_the_model(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """dotnet-trace failing to attach: the error names its [ERROR] line (exit 2, no trace)."""
+    monkeypatch.setenv("PTA_FAKE_TRACE_MODE", "fail")
+    with pytest.raises(ToolError, match=r"(?s)exit 2.*\[ERROR\] System.ArgumentException"):
+        _collect(built_repo, make_ctx)
+
+
+def test_collect_log_keeps_errors_among_thousands_of_repeats() -> None:
+    """Collapsing is by consecutive repeats; an [ERROR] line survives any amount of noise."""
+    log = CollectLog()
+    for line in ["", "Provider Name  Keywords", "A  0x1  Informational(4)  --providers", ""]:
+        log.feed(line)
+    for index in range(3000):
+        log.feed("Stopping the trace. This may take several minutes")
+        if index == 5:
+            log.feed("[ERROR] System.IO.IOException: broken pipe")
+        log.feed(f"noise {index}" if index % 1000 == 0 else "Stopping the trace. This may take")
+    text = log.text()
+    assert "[ERROR] System.IO.IOException: broken pipe" in text
+    assert text.startswith("Provider Name") and len(text.splitlines()) < 80

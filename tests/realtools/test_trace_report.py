@@ -123,7 +123,11 @@ def test_report_runs_dotnet_trace_non_interactively(
     """`report <file> topN -n 20`: no --interactive, rows parsed, source dotnet-trace."""
     result = _report(make_ctx(repo), fakes.trace)
     [call] = fakes.calls("dotnet-trace")
-    assert call["argv"] == ["report", str(fakes.trace), "topN", "-n", "20"]
+    link = Path(call["argv"][1])
+    assert call["argv"] == ["report", str(link), "topN", "-n", "20"]
+    assert link.name == fakes.trace.name
+    assert link.parent.parent == repo / ".perf-trace-analyzer" / "scratch"
+    assert not link.parent.exists()  # the scratch folder is gone after the run
     assert result.source == "dotnet-trace" and len(result.rows) == 20
     assert result.rows[0].name == "WaitHandle.WaitOne(int32)"
     assert result.text.startswith("Top 20 Functions (Exclusive)")
@@ -166,3 +170,20 @@ def test_stdin_reading_cli_does_not_hang(
     """A dotnet-trace that reads stdin to its end gets EOF at once (stdin is closed)."""
     monkeypatch.setenv("PTA_FAKE_TRACE_MODE", "stdin")
     assert _report(make_ctx(repo), fakes.trace, top=3).source == "dotnet-trace"
+
+
+def test_report_leaves_no_etlx_anywhere(
+    repo: Path, fakes: Any, make_ctx: Callable[..., Any]
+) -> None:
+    """dotnet-trace report leaves `<trace>.etlx` beside what it reads (ReportCommand.cs:44): it
+    reads a scratch link under the work folder, removed afterwards; the trace's folder stays
+    as it was."""
+    folder = repo.parent / "their-traces"
+    folder.mkdir()
+    trace = folder / "run.nettrace"
+    trace.write_bytes(fakes.trace.read_bytes())
+    result = _report(make_ctx(repo), trace, top=3)
+    assert result.source == "dotnet-trace"
+    assert [p.name for p in folder.iterdir()] == ["run.nettrace"]
+    assert not list((repo / ".perf-trace-analyzer").rglob("*.etlx"))
+    assert not list((repo / ".perf-trace-analyzer" / "scratch").iterdir())
