@@ -66,8 +66,14 @@ def method_verbose_v1(start: int, module_id: int, full_type: str, name: str, arg
 
 
 def module_dcend(module_id: int, il_path: str) -> bytes:
-    """ModuleDCEnd v2 payload (the fields up to the native path)."""
-    return struct.pack("<QQII", module_id, 1, 0, 0) + utf16z(il_path) + utf16z("") + b"\x09\x00"
+    """ModuleDCEnd v2 payload, every field of the version (no PDB: zero GUIDs, empty paths).
+
+    TraceEvent reads the PDB fields of a v2 event when it builds its module table, so a payload
+    that stops after ClrInstanceID is "reading past end of event" there.
+    """
+    head = struct.pack("<QQII", module_id, 1, 0, 0) + utf16z(il_path) + utf16z("")
+    no_pdb = bytes(16) + struct.pack("<I", 0) + utf16z("")  # signature GUID, age, build path
+    return head + struct.pack("<H", 9) + no_pdb + no_pdb  # managed PDB, then native PDB
 
 
 class SyntheticTrace:
