@@ -165,8 +165,8 @@ class SyntheticTrace:
     def close(self) -> None:
         """Writes the rundown (method and module names) and closes the file."""
         end = self.last_timestamp  # rundown comes last, stamped at the end of the session
-        for il_path, module_id in self._modules.items():
-            self.event(RUNDOWN, 154, 2, 1, end, module_dcend(module_id, il_path))
+        # The runtime's rundown sends the methods before their module (DCEnd order); TraceEvent
+        # names the modules of a rundown written the other way round in lower case.
         for name, start in self._methods.items():
             module, method = name.split("!", 1)
             full, args = method.split("(", 1)
@@ -174,6 +174,8 @@ class SyntheticTrace:
             module_id = self._modules[f"/app/{module}.dll"]
             payload = method_verbose_v1(start, module_id, full_type, short, args.rstrip(")"))
             self.event(RUNDOWN, 144, 1, 1, end, payload)
+        for il_path, module_id in self._modules.items():
+            self.event(RUNDOWN, 154, 2, 1, end, module_dcend(module_id, il_path))
         self.writer.close()
 
     def _ip(self, name: str) -> int:
