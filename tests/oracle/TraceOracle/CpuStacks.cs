@@ -24,9 +24,10 @@ public record ThreadTime(long ThreadId, double CpuMs, double BlockedMs);
 ///
 /// Thread time: <see cref="SampleProfilerThreadTimeComputer"/> into a
 /// <see cref="MutableTraceEventStackSource"/> with OnlyManagedCodeStacks, exactly what
-/// `dotnet-trace convert`/`report` run: per thread, the interval to the next sample is credited
-/// to the sample that starts it, as CPU_TIME after a Managed sample and UNMANAGED_CODE_TIME after
-/// an External one; GCAllocationTick events take part as on-CPU samples.
+/// `dotnet-trace convert`/`report` run, EventSource events left out of the clock: per thread, the
+/// interval to the next sample is credited to the sample that starts it, as CPU_TIME after a
+/// Managed sample and UNMANAGED_CODE_TIME after an External one; GCAllocationTick events take
+/// part as on-CPU samples.
 /// </summary>
 public record CpuStacks(
     string Attribution,
@@ -59,14 +60,21 @@ public record CpuStacks(
         });
         var (timeTotal, selfTime, threadTimes) = ThreadTimeStacks(log, top);
         return new CpuStacks(
-            "TraceEventStackSource(ThreadSample) counts; SampleProfilerThreadTimeComputer time",
+            "TraceEventStackSource(ThreadSample) counts; SampleProfilerThreadTimeComputer(IncludeEventSourceEvents=false) time",
             total, Top(self, top), Top(inclusive, top), timeTotal, selfTime, threadTimes);
     }
 
     static (double, List<MethodTime>, List<ThreadTime>) ThreadTimeStacks(TraceLog log, int top)
     {
         var timed = new MutableTraceEventStackSource(log) { OnlyManagedCodeStacks = true };
-        new SampleProfilerThreadTimeComputer(log, new SymbolReader(TextWriter.Null)).GenerateThreadTimeStacks(timed);
+        // IncludeEventSourceEvents=false: by default the computer also clocks every EventSource
+        // event as a blocked-thread sample (dotnet-trace report does); pta's thread clock runs on
+        // ThreadSamples and allocation ticks only (docs/traceevent-oracle.md, "thread time").
+        var computer = new SampleProfilerThreadTimeComputer(log, new SymbolReader(TextWriter.Null))
+        {
+            IncludeEventSourceEvents = false,
+        };
+        computer.GenerateThreadTimeStacks(timed);
         var self = new Dictionary<string, double>(StringComparer.Ordinal);
         var threads = new Dictionary<long, double[]>(); // tid -> [cpu, blocked]
         double total = 0;
@@ -74,7 +82,8 @@ public record CpuStacks(
         {
             var (frames, leafKind, tid) = TimedFrames(timed, sample.StackIndex);
             total += sample.Metric;
-            self[frames.Count > 0 ? frames[0] : NoStack] = self.GetValueOrDefault(frames.Count > 0 ? frames[0] : NoStack) + sample.Metric;
+            string leaf = frames.Count > 0 ? frames[0] : NoStack;
+            self[leaf] = self.GetValueOrDefault(leaf) + sample.Metric;
             if (!threads.TryGetValue(tid, out var split)) threads[tid] = split = new double[2];
             split[leafKind == CpuTime ? 0 : 1] += sample.Metric;
         });
