@@ -84,7 +84,7 @@ namespace TraceOracle
 
     static class Timing
     {
-        public record Result(string Mode, double Seconds, long Events, double PeakRssMb, long Bytes);
+        public record Result(string Mode, double Seconds, double CpuSeconds, long Events, double PeakRssMb, long Bytes);
 
         /// <summary>Every event dispatched to one no-op callback, nothing kept.</summary>
         public static Result Bare(string path)
@@ -96,7 +96,7 @@ namespace TraceOracle
                 source.AllEvents += _ => events++;
                 source.Process();
             }
-            return new Result("bare", clock.Elapsed.TotalSeconds, events, PeakRssMb(), new FileInfo(path).Length);
+            return new Result("bare", clock.Elapsed.TotalSeconds, CpuSeconds(), events, PeakRssMb(), new FileInfo(path).Length);
         }
 
         /// <summary>Everything `tally` computes, the JSON document built but not printed.</summary>
@@ -104,8 +104,11 @@ namespace TraceOracle
         {
             var clock = Stopwatch.StartNew();
             var report = Tally.Read(path, top: 20);
-            return new Result("tally", clock.Elapsed.TotalSeconds, report.Trace.Events, PeakRssMb(), new FileInfo(path).Length);
+            return new Result("tally", clock.Elapsed.TotalSeconds, CpuSeconds(), report.Trace.Events, PeakRssMb(), new FileInfo(path).Length);
         }
+
+        // The process's CPU time so far (runtime start-up included: a few tens of ms).
+        static double CpuSeconds() => Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 
         // On Linux PeakWorkingSet64 is the process's VmHWM (peak resident set).
         static double PeakRssMb() => Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024.0);
