@@ -66,8 +66,14 @@ def method_verbose_v1(start: int, module_id: int, full_type: str, name: str, arg
 
 
 def module_dcend(module_id: int, il_path: str) -> bytes:
-    """ModuleDCEnd v2 payload (the fields up to the native path)."""
-    return struct.pack("<QQII", module_id, 1, 0, 0) + utf16z(il_path) + utf16z("") + b"\x09\x00"
+    """ModuleDCEnd v2 payload, every field of the version (no PDB: zero GUIDs, empty paths).
+
+    TraceEvent reads the PDB fields of a v2 event when it builds its module table, so a payload
+    that stops after ClrInstanceID is "reading past end of event" there.
+    """
+    head = struct.pack("<QQII", module_id, 1, 0, 0) + utf16z(il_path) + utf16z("")
+    no_pdb = bytes(16) + struct.pack("<I", 0) + utf16z("")  # signature GUID, age, build path
+    return head + struct.pack("<H", 9) + no_pdb + no_pdb  # managed PDB, then native PDB
 
 
 class SyntheticTrace:
@@ -159,8 +165,8 @@ class SyntheticTrace:
     def close(self) -> None:
         """Writes the rundown (method and module names) and closes the file."""
         end = self.last_timestamp  # rundown comes last, stamped at the end of the session
-        for il_path, module_id in self._modules.items():
-            self.event(RUNDOWN, 154, 2, 1, end, module_dcend(module_id, il_path))
+        # The runtime's rundown sends the methods before their module (DCEnd order); TraceEvent
+        # names the modules of a rundown written the other way round in lower case.
         for name, start in self._methods.items():
             module, method = name.split("!", 1)
             full, args = method.split("(", 1)
@@ -168,6 +174,8 @@ class SyntheticTrace:
             module_id = self._modules[f"/app/{module}.dll"]
             payload = method_verbose_v1(start, module_id, full_type, short, args.rstrip(")"))
             self.event(RUNDOWN, 144, 1, 1, end, payload)
+        for il_path, module_id in self._modules.items():
+            self.event(RUNDOWN, 154, 2, 1, end, module_dcend(module_id, il_path))
         self.writer.close()
 
     def _ip(self, name: str) -> int:
