@@ -8,57 +8,18 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.report_html.conftest import FIXTURE_REPO, open_page, screenshot
 from tools.analysis.analyze import analyze_trace_file
 from tools.analysis.folded import folded_stacks
 from tools.report_html import report_for_trace, write_report_bundle
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 HERE = Path(__file__).resolve().parent
-ARTIFACTS = HERE.parents[1] / "test-artifacts"
-FIXTURE_REPO = Path(__file__).resolve().parents[1] / "fixtures" / "dekaf_repo"
 MANAGED_TRACE = "perfview-only_managed_samples.nettrace.zip"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """A headless Chromium, or a skip saying what is missing."""
-    if importlib.util.find_spec("playwright") is None:
-        pytest.skip("the playwright package is not installed (pip install -e '.[dev]')")
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is absent (apt-get install -y chromium)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        instance = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield instance
-        instance.close()
-
-
-def _open(browser: Any, page_path: Path) -> tuple[Any, list[str], list[str]]:
-    """A page on ``page_path`` with its console errors and every non-file request recorded."""
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    errors: list[str] = []
-    remote: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("request", lambda r: None if r.url.startswith("file:") else remote.append(r.url))
-    page.goto(page_path.as_uri())
-    return page, errors, remote
 
 
 def _width(page: Any, selector: str) -> float:
@@ -75,7 +36,7 @@ def test_real_trace_flame_graph_zooms(browser: Any, traces_dir: Path, tmp_path: 
     bundle = write_report_bundle(
         tmp_path, "managed", analysis, folded_stacks(trace), None, title="managed samples"
     )
-    page, errors, remote = _open(browser, bundle.html)
+    page, errors, remote = open_page(browser, bundle.html)
     find_byte = '#flame .frame[data-name*="FindByte"]'
     full = _width(page, "#flame")
     before = _width(page, find_byte)
@@ -85,9 +46,7 @@ def test_real_trace_flame_graph_zooms(browser: Any, traces_dir: Path, tmp_path: 
     page.locator(find_byte).first.click()
     assert _width(page, find_byte) > 0.98 * full
     assert "Zoomed into Program.FindByte" in page.locator("#flame-crumb").inner_text()
-    page.mouse.move(0, 0)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "report-managed-zoomed.png"), full_page=True)
+    screenshot(page, "report-managed-zoomed")
     page.locator("#flame-reset").click()
     assert _width(page, find_byte) == pytest.approx(before, abs=1.0)
     assert errors == [] and remote == []
@@ -104,15 +63,15 @@ def test_dekaf_report_with_recommendations(browser: Any, tmp_path: Path) -> None
         trace, tmp_path, repo=FIXTURE_REPO, messages=synthetic.MESSAGES, title="Dekaf producer"
     )
     assert findings is not None
-    page, errors, remote = _open(browser, bundle.html)
+    page, errors, remote = open_page(browser, bundle.html)
     assert page.locator(".rec").count() == len(findings.printed) > 0
+    nav = page.locator('nav a[href="#recommendations"]').inner_text()
+    assert nav == f"Recommendations ({page.locator('.rec').count()})"
     assert "allocates `byte[]` per message" in page.locator(".rec").first.inner_text()
     assert page.locator("pre.excerpt .hit").count() == len(findings.printed)
     page.fill("#flame-search", "TryAppend")
     assert page.locator("#flame .frame.match").count() >= 1
     matched = page.locator("#flame-matched").inner_text()  # "Matched: 59.90 %"
     assert 55.0 < float(matched.split()[1]) < 65.0  # 6 in 10 samples are in TryAppend
-    page.mouse.move(0, 0)
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "report-dekaf-recommendations.png"), full_page=True)
+    screenshot(page, "report-dekaf-recommendations")
     assert errors == [] and remote == []

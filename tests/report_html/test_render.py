@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,8 @@ from tools.report_html import (
     render_html_report,
     write_report_bundle,
 )
-from tools.report_html.flame import MAX_NODES, build_flame_tree
+from tools.report_html.flame import ELIDED, decode_stacks, merged_stacks, stack_table
+from tools.report_html.initial_view import choose_initial_view
 from tools.source.recommend import Recommendation
 
 FOLDED = [
@@ -33,27 +36,68 @@ def _flame_data(page: str) -> dict[str, object]:
     return data
 
 
-def test_flame_tree_totals() -> None:
-    """Inclusive and self weights add up along the merged paths."""
-    tree = build_flame_tree(FOLDED)
-    assert tree["v"] == 1000
-    (main,) = tree["c"]
-    work = next(c for c in main["c"] if c["n"] == "app!Work(int32)")
-    assert (work["v"], work["s"]) == (900, 200)
-    assert work["c"][0] == {"n": "app!FindByte(uint8)", "v": 700, "s": 700}
+def test_stack_table_round_trips_and_writes_shared_callers_once() -> None:
+    """The page's table decodes to exactly the folded stacks; each distinct caller prefix and
+    each name is written once."""
+    table = stack_table(merged_stacks(FOLDED))
+    assert decode_stacks(table) == {tuple(s.split(";")): float(w) for s, w in FOLDED}
+    assert sorted(table["names"]) == [
+        "app!FindByte(uint8)",
+        "app!Idle()",
+        "app!Main()",
+        "app!Work(int32)",
+    ]
+    distinct_prefixes = 4  # Main, Main;Idle, Main;Work, Main;Work;FindByte
+    assert len(table["stacks"]) == 2 * len(FOLDED) + distinct_prefixes
+    assert table["elided"] == 0
 
 
-def test_flame_tree_is_bounded() -> None:
-    """Thousands of distinct stacks are pruned to at most MAX_NODES nodes; the total stays."""
-    folded = [(f"root;mid{i % 50};leaf{i}", 1 + i % 7) for i in range(30_000)]
-    tree = build_flame_tree(folded)
-    count, stack = 0, [tree]
-    while stack:
-        node = stack.pop()
-        count += 1
-        stack.extend(node.get("c", []))
-    assert count <= MAX_NODES + 1
-    assert tree["v"] == sum(w for _, w in folded)
+def test_stack_table_is_bounded_and_keeps_self_time_exact() -> None:
+    """Far more stacks than the budget holds: the table stays near the budget, the widest
+    stacks stay whole, narrow ones keep their leaf under the elided root, and self time by
+    method (the bottom-up view's first row) and the total are unchanged."""
+    rng = random.Random(3)
+    methods = [f"app!Ns.Type{i}.Method{i}(int32)" for i in range(400)]
+    folded = [(";".join(rng.choices(methods, k=30)), 1 + i % 5) for i in range(8_000)]
+    folded.append(("app!Main();app!Hot()", 50_000))
+    budget = 120_000
+    table = stack_table(merged_stacks(folded), budget=budget)
+    assert len(json.dumps(table, separators=(",", ":"))) < 1.1 * budget
+    stacks = decode_stacks(table)
+    assert stacks[("app!Main()", "app!Hot()")] == 50_000
+    assert any(frames[0] == ELIDED for frames in stacks)
+    assert 0 < table["elided"] < sum(w for _, w in folded)
+    assert sum(stacks.values()) == sum(w for _, w in folded)
+    assert _self_by_leaf(stacks.items()) == _self_by_leaf(
+        (tuple(s.split(";")), float(w)) for s, w in folded
+    )
+
+
+def _self_by_leaf(stacks: Iterable[tuple[tuple[str, ...], float]]) -> dict[str, float]:
+    leaves: dict[str, float] = {}
+    for frames, weight in stacks:
+        leaves[frames[-1]] = leaves.get(frames[-1], 0.0) + weight
+    return leaves
+
+
+def test_page_opens_bottom_up_when_the_hottest_method_is_split() -> None:
+    """A hot leaf reached by many paths opens the page bottom-up and says why; a hot leaf in
+    one block opens it top-down."""
+    split = [(f"app!Main();app!Caller{i}();app!Crc(int32)", 10) for i in range(5)]
+    split += [("app!Main();app!Other()", 30)]
+    view = choose_initial_view(merged_stacks(split))
+    assert (view.view, view.method, view.paths) == ("bottom-up", "app!Crc(int32)", 5)
+    assert view.self_share == pytest.approx(62.5) and view.widest_block_share == 12.5
+    assert view.reason.startswith("Opened bottom-up: Crc, the hottest method by self time (62.5 %)")
+    page = render_html_report({}, split, None, title="split")
+    assert _flame_data(page)["initial"] == {"view": "bottom-up", "method": "app!Crc(int32)"}
+    assert "is reached by 5 distinct stacks" in page
+    one = choose_initial_view(merged_stacks(FOLDED))
+    assert (one.view, one.method) == ("top-down", "app!FindByte(uint8)")
+    assert one.reason == (
+        "Opened top-down: FindByte, the hottest method by self time (70.0 %), is one block of "
+        "70.0 % there."
+    )
 
 
 def test_page_is_self_contained() -> None:
@@ -62,7 +106,7 @@ def test_page_is_self_contained() -> None:
     assert "default-src 'none'" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
     assert "@import" not in page and "url(http" not in page
-    assert _flame_data(page)["total"] == 1000
+    assert sum(_flame_data(page)["weights"]) == 1000  # type: ignore[arg-type]
 
 
 def test_hostile_frame_names_are_escaped() -> None:
@@ -73,7 +117,7 @@ def test_hostile_frame_names_are_escaped() -> None:
     }
     page = render_html_report(analysis, [(evil, 10)], None, title="<b>x</b>")
     assert "<script>alert(1)" not in page and "<b>x</b>" not in page
-    assert _flame_data(page)["root"]["c"][0]["n"] == evil  # type: ignore[index]
+    assert _flame_data(page)["names"] == [evil]
 
 
 def test_missing_sections_say_how_to_collect() -> None:
@@ -98,6 +142,7 @@ def test_recommendations_with_source_excerpt() -> None:
     page = render_html_report({}, FOLDED, [rec], title="r")
     assert "src/RecordAccumulator.cs:35" in page and "Rule: CLAUDE.md:6: Zero" in page
     assert '<span class="hit">&gt; 35 |         var copy = new byte[n];</span>' in page
+    assert "Recommendations (1)</a>" in page and page.count('<div class="rec">') == 1
 
 
 def test_bundle_files(tmp_path: Path) -> None:

@@ -22,11 +22,14 @@ from pydantic import BaseModel, ValidationError
 
 from tools.analysis.model import StackSample
 from tools.analysis.results import AllocationSection, ContentionSection, CpuSection, DeadlockSection
-from tools.report_html.flame import build_flame_tree
+from tools.report_html.flame import merged_stacks, stack_table
+from tools.report_html.initial_view import choose_initial_view
 from tools.source.findings import Recommendation, SourceLinkedFindings
 
 log = logging.getLogger(__name__)
 
+FLAME_SCRIPTS = ("flame_model.js", "flame_draw.js", "flame.js")
+"""The page's scripts, inlined in this order (each uses only those before it)."""
 REPORTS_SUBDIR = "reports"
 """Reports go to ``<repo>/.perf-trace-analyzer/reports/`` unless the caller says otherwise."""
 
@@ -70,21 +73,23 @@ def render_html_report(
     recs, all_links = _normalise(recommendations)
     all_links.update(links or {})
     cpu = _section(analysis, "cpu")
-    tree = build_flame_tree(folded)
+    stacks = merged_stacks(folded)
+    initial = choose_initial_view(stacks)
     flame = {
         "unit": weight_unit,
-        "total": tree["v"] or 1,
         "prefix": str(cpu.get("target_prefix", "Dekaf.")),
-        "root": tree,
+        "initial": {"view": initial.view, "method": initial.method},
+        **stack_table(stacks),
     }
     context = {
         "title": title,
         "meta": _meta(analysis, folded),
         "prefix": flame["prefix"],
-        "has_flame": bool(tree["v"]),
+        "has_flame": bool(stacks),
+        "initial": initial,
         "flame_json": _script_json(flame),
         "css": _asset("report.css"),
-        "js": _asset("flame.js"),
+        "js": "\n".join(_asset(name) for name in FLAME_SCRIPTS),
         "cpu": cpu,
         "allocations": _section(analysis, "allocations"),
         "contention": _section(analysis, "contention"),
