@@ -121,7 +121,7 @@ internal static class ScenarioRunner
         }
 
         Resources.Print("Final");
-        double rate = seconds > 0 ? messages / seconds : 0;
+        double rate = seconds >= 1 ? messages / seconds : 0; // --duration 0 measures nothing
         Console.WriteLine(Invariant($"  Completed: {messages:N0} messages, {rate:N0} msg/sec"));
         return new ScenarioResult(
             scenario.Name, scenario.Seed, messages, seconds, rate, stalled, longestStall.TotalSeconds, error);

@@ -4,9 +4,10 @@ using FlushLab.Protocol;
 namespace FlushLab.Producer;
 
 /// <summary>
-/// A tiny in-process producer shaped like a Kafka client: records are appended to per-thread batches of
-/// about 1000 records, a dedicated sender thread checksums and "sends" each batch (no I/O), and
-/// <see cref="FlushAsync"/> waits until everything appended so far has been sent.
+/// A tiny in-process producer shaped like a Kafka client: each record gets a CRC-32 and is appended to
+/// the calling thread's batch (about 1000 records, batch CRC maintained on the way), a dedicated sender
+/// thread "sends" each sealed batch (copies it into a sink, no I/O), and <see cref="FlushAsync"/> waits
+/// until everything appended so far has been sent.
 /// </summary>
 public sealed class MessageProducer : IAsyncDisposable
 {
