@@ -15,7 +15,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from _common import option, record_argv, scaled_sleep  # noqa: E402
+from _common import console_like_dotnet, option, record_argv, scaled_sleep  # noqa: E402
 
 SCENARIOS = (
     "producer producer-idempotent producer-acks-all producer-async producer-async-idempotent "
@@ -80,6 +80,7 @@ def measured_phase(title: str, minutes: int, mode: str) -> int:
 
 def main() -> int:
     record_argv("stress")
+    console_like_dotnet()
     argv = sys.argv[1:]
     if "--help" in argv:
         if os.environ.get("PTA_FAKE_STRESS_HELP") == "none":  # an older build without --help
