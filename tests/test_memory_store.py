@@ -11,7 +11,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from memory import MEMORY_INDEX_MAX_LINES, MemoryStore, MemoryStoreError, memory_root
+from memory import (
+    MEMORY_INDEX_MAX_LINES,
+    MemoryStore,
+    MemoryStoreError,
+    TranscriptWriter,
+    memory_root,
+    read_transcript,
+)
 from memory._confined import LOCK_FILE
 from tools.base import ToolContext, ToolRegistry
 from tools.memory_tools import READ_MEMORY_TOOL, WRITE_MEMORY_TOOL
@@ -421,3 +428,16 @@ def test_an_unusable_memory_folder_is_a_one_line_error(
         outcome = registry.dispatch(name, call, ctx)
         assert outcome.is_error and "Not a directory" in outcome.text, outcome.text
     assert not [r for r in caplog.records if r.exc_info]
+
+
+def test_a_transcript_left_by_an_interrupt_still_ends_with_an_end_record(tmp_path: Path) -> None:
+    """However a run is left (a signal while the report is saved), the last record says so."""
+    with pytest.raises(KeyboardInterrupt), TranscriptWriter(tmp_path) as transcript:
+        transcript.write("request", request="why slow?")
+        raise KeyboardInterrupt("SIGTERM")
+    events = read_transcript(transcript.path)
+    assert [e["event"] for e in events] == ["request", "end"]
+    assert events[-1]["status"] == "interrupted" and "SIGTERM" in events[-1]["error"]
+    with TranscriptWriter(tmp_path) as finished:
+        finished.write("end", status="ok")
+    assert [e["event"] for e in read_transcript(finished.path)] == ["end"]
