@@ -334,7 +334,9 @@ def main() -> None:
     parser.add_argument("--race-writes", type=int, default=3000)
     parser.add_argument("--signal-runs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--skip", action="append", default=[], choices=["memory", "race", "signals"])
+    parser.add_argument(
+        "--skip", action="append", default=[], choices=["memory", "race", "signals"]
+    )
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
