@@ -215,6 +215,20 @@ def read_text(folder: int, name: str, shown: str) -> str:
         return handle.read().decode("utf-8", errors="replace")
 
 
+def count_lines(folder: int, name: str, rel: str) -> tuple[int, int] | None:
+    """Lines and bytes of a file (None when it vanished or became a link meanwhile)."""
+    try:
+        with opened_file(folder, name, rel) as fd:
+            size = os.fstat(fd).st_size
+            lines, last = 0, b"\n"
+            while chunk := os.read(fd, 1 << 16):
+                lines += chunk.count(b"\n")
+                last = chunk[-1:]
+            return lines + (last != b"\n"), size
+    except (OSError, MemoryStoreError):
+        return None
+
+
 def replace_text(folder: int, name: str, text: str) -> None:
     """Writes ``text`` to ``name`` in ``folder`` atomically: readers see old or new, never a mix.
 

@@ -20,6 +20,7 @@ from typing import Literal
 
 from memory._confined import (
     MemoryStoreError,
+    count_lines,
     entry_kind,
     locked,
     opened_file,
@@ -150,11 +151,9 @@ class MemoryStore:
             with opened_root(self.root, create=False) as root_fd:
                 if root_fd is None:
                     return []
-                with locked(root_fd, blocking=False) as idle:
-                    if idle:
-                        remove_temporaries(root_fd)
+                _remove_temporaries_if_idle(root_fd)
                 for rel, folder, name in walk_files(root_fd):
-                    counted = _count(folder, name, rel)
+                    counted = count_lines(folder, name, rel)
                     if counted is not None:
                         files.append(MemoryFile(rel, *counted))
         except OSError as exc:
@@ -294,6 +293,17 @@ def atomic_write(path: Path, text: str) -> None:
         os.close(folder)
 
 
+def _remove_temporaries_if_idle(root_fd: int) -> None:
+    """Removes a killed writer's temporary files when no writer is busy (a read-only memory
+    folder, where not even the lock file can be made, is listed as it is)."""
+    try:
+        with locked(root_fd, blocking=False) as idle:
+            if idle:
+                remove_temporaries(root_fd)
+    except OSError:
+        pass
+
+
 @contextmanager
 def _folder_of(root: Path, folders: tuple[str, ...], shown: str) -> Iterator[int | None]:
     """The descriptor of the folder holding a file (None when it does not exist)."""
@@ -303,20 +313,6 @@ def _folder_of(root: Path, folders: tuple[str, ...], shown: str) -> Iterator[int
             return
         with opened_folders(root_fd, folders, create=False, shown=shown) as chain:
             yield None if chain is None else chain[-1]
-
-
-def _count(folder: int, name: str, rel: str) -> tuple[int, int] | None:
-    """Lines and bytes of a file (None when it vanished or became a link meanwhile)."""
-    try:
-        with opened_file(folder, name, rel) as fd:
-            size = os.fstat(fd).st_size
-            lines, last = 0, b"\n"
-            while chunk := os.read(fd, 1 << 16):
-                lines += chunk.count(b"\n")
-                last = chunk[-1:]
-            return lines + (last != b"\n"), size
-    except (OSError, MemoryStoreError):
-        return None
 
 
 def _search_folder(
