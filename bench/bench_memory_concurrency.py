@@ -3,6 +3,7 @@ child processes left running after a signal. All three should print 0.
 
 Usage: python bench/bench_memory_concurrency.py [--appends 200] [--race-writes 3000]
        [--signal-runs 10] [--skip memory|race|signals]
+       PYTHONPATH=/path/to/other/checkout python bench/…   # the same figures on that code
 
 - appends: two writer processes append ``--appends`` tagged lines each to one topic file, then
   two more append one line at a time to MEMORY.md until the 200-line cap refuses them. A line
@@ -220,7 +221,9 @@ def _environment(base: Path, bootstrap: str) -> dict[str, str]:
     (bin_dir / "dotnet").symlink_to(FAKES / "fake_dotnet.py")
     (bin_dir / "dotnet-trace").symlink_to(FAKES / "fake_dotnet_trace.py")
     (base / "home").mkdir()
+    # PYTHONPATH passes through, so the figures can be taken on another checkout's code.
     return {
+        "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
         "PATH": f"{bin_dir}:{Path(sys.executable).parent}",
         "HOME": str(base / "home"),
         "PTA_FAKE_ARGV_LOG": str(base / "argv.jsonl"),
