@@ -6,7 +6,7 @@ requests share one :class:`~tools.base.ToolContext`, so the broker address and t
 executable found by the first request are reused by the next ones (a successful build is not
 repeated). Each finished request appends one JSON line to the results file, flushed and
 fsynced at once, so an interrupted batch keeps what it finished; ``resume`` skips requests
-whose last line says ``ok``.
+whose last line says ``ok``, and skips (and reports) lines a crash cut or garbled.
 """
 
 from __future__ import annotations
@@ -172,38 +172,98 @@ def reuse_builds(registry: ToolRegistry) -> ToolRegistry:
     return ToolRegistry(reused if t.name == "build" else t for t in registry)
 
 
-def finished_keys(path: Path) -> set[str]:
-    """Keys of the requests whose last line in the results file has status ok."""
+@dataclass(frozen=True)
+class ResultsScan:
+    """What ``--resume`` found in an earlier results file.
+
+    Attributes:
+        finished: keys of the requests whose last line says ``ok``.
+        skipped: one sentence per line that could not be read (cut by a crash, not UTF-8,
+            not a result); those requests run again.
+    """
+
+    finished: set[str]
+    skipped: list[str]
+
+
+def scan_results(path: Path) -> ResultsScan:
+    """Reads an earlier results file line by line; unreadable lines are skipped and reported."""
     last: dict[str, str] = {}
+    skipped: list[str] = []
     if not path.is_file():
-        return set()
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        try:
-            record = json.loads(raw)
-        except json.JSONDecodeError:
-            continue  # a line cut by a crash mid-write
-        if isinstance(record, dict) and isinstance(record.get("key"), str):
-            last[record["key"]] = str(record.get("status"))
-    return {key for key, status in last.items() if status == "ok"}
+        return ResultsScan(set(), [])
+    data = path.read_bytes()
+    lines = data.split(b"\n")
+    tail = lines.pop()  # empty when the file ends with a newline, as every whole write does
+    if tail:
+        skipped.append(
+            f"the last line of {path.name} was cut by an interrupted write ({len(tail)} bytes); "
+            "it is dropped and its request runs again"
+        )
+    for number, raw in enumerate(lines, start=1):
+        record = _result_record(raw)
+        if record is None:
+            skipped.append(f"line {number} of {path.name} is not a result line; skipped")
+            continue
+        last[record["key"]] = str(record.get("status"))
+    return ResultsScan({key for key, status in last.items() if status == "ok"}, skipped)
+
+
+def _result_record(raw: bytes) -> dict[str, Any] | None:
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if isinstance(record, dict) and isinstance(record.get("key"), str):
+        return record
+    return None
 
 
 class ResultsFile:
-    """Appends result lines durably: each line is flushed and fsynced before the next request."""
+    """Appends result lines durably: one ``write`` call per whole line, fsynced at once.
+
+    A crash can then cut at most the line being written. When appending to a file whose last
+    line was cut that way, the fragment is removed first, so the next line starts on a line of
+    its own instead of gluing onto it (which lost both).
+    """
 
     def __init__(self, path: Path, *, append: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file = path.open("a" if append else "w", encoding="utf-8")
+        flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+        self._fd = os.open(path, flags if append else flags | os.O_TRUNC, 0o666)
+        self.dropped_bytes = _drop_cut_line(self._fd) if append else 0
 
     def write(self, result: BatchResult) -> None:
         """Writes one line and forces it to disk."""
-        self._file.write(result.to_json() + "\n")
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        data = memoryview((result.to_json() + "\n").encode("utf-8"))
+        while data:
+            data = data[os.write(self._fd, data) :]
+        os.fsync(self._fd)
 
     def close(self) -> None:
         """Closes the file."""
-        self._file.close()
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+
+def _drop_cut_line(fd: int) -> int:
+    """Truncates the file after its last newline; how many bytes of a cut line went."""
+    size = os.fstat(fd).st_size
+    keep = size
+    while keep > 0:
+        start = max(keep - 4096, 0)
+        chunk = os.pread(fd, keep - start, start)
+        newline = chunk.rfind(b"\n")
+        if newline >= 0:
+            keep = start + newline + 1
+            break
+        keep = start
+    if keep < size:
+        os.ftruncate(fd, keep)
+        os.fsync(fd)
+    return size - keep
 
 
 RunOne = Callable[[BatchRequest, ToolRegistry], BatchResult]

@@ -2,9 +2,9 @@
 
 It streams the reply (text goes to the listener as it arrives), marks the system prompt, the
 last tool definition and the newest message as cache breakpoints, and retries 429 (honouring
-``retry-after``), 529/5xx, connection errors and timeouts with exponential backoff and jitter
-through ``tenacity``. The SDK's own retries are off (``max_retries=0``) so backoff never
-doubles up.
+``retry-after``), 529/5xx, connection errors, timeouts and streams that cannot be decoded
+with exponential backoff and jitter through ``tenacity``. The SDK's own retries are off
+(``max_retries=0``) so backoff never doubles up.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import email.utils
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, get_args
 
 import anthropic
@@ -114,19 +114,16 @@ class ClaudeModel:
             "messages": _cached_messages(messages),
         }
 
-        def attempt() -> ApiMessage:
+        def attempt() -> ModelTurn:
             with self._client.messages.stream(**params) as stream:
-                for event in stream:
+                for event in _decoded(stream):
                     if event.type == "text":
                         listener.on_text(event.text)
-                return stream.get_final_message()
+                return _final_turn(stream)
 
-        message = self._with_retries(attempt, listener)
-        return _to_turn(message)
+        return self._with_retries(attempt, listener)
 
-    def _with_retries(
-        self, attempt: Callable[[], ApiMessage], listener: ModelListener
-    ) -> ApiMessage:
+    def _with_retries(self, attempt: Callable[[], ModelTurn], listener: ModelListener) -> ModelTurn:
         def announce(state: RetryCallState) -> None:
             wait = state.next_action.sleep if state.next_action else 0.0
             error = state.outcome.exception() if state.outcome else None
@@ -144,6 +141,11 @@ class ClaudeModel:
             return retrying(attempt)
         except anthropic.APIError as exc:
             raise ModelError(explain_api_error(exc, self._max_attempts)) from exc
+        except MalformedStream as exc:
+            raise ModelError(
+                f"The Anthropic API sent a stream that could not be read {self._max_attempts} "
+                f"times in a row ({exc}). Try again later."
+            ) from exc
 
     def _wait(self, state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
@@ -151,9 +153,45 @@ class ClaudeModel:
         return told if told is not None else float(self._backoff(state))
 
 
+class MalformedStream(Exception):
+    """The reply stream could not be decoded (a bad SSE data line, an event of the wrong shape,
+    a connection cut mid-stream); like an overload, the call is worth repeating."""
+
+
+def _decoded(stream: Any) -> Iterator[Any]:
+    """The stream's events; a failure to decode one becomes :class:`MalformedStream`.
+
+    The SDK raises whatever its parsing hits (``JSONDecodeError`` on a bad data line,
+    ``AttributeError`` when ``message_start`` carries no object, ``RuntimeError`` on events out
+    of order); only its own API errors (SSE ``error`` events) keep their type.
+    """
+    events = iter(stream)
+    while True:
+        try:
+            event = next(events)
+        except StopIteration:
+            return
+        except anthropic.APIError:
+            raise
+        except Exception as exc:
+            raise MalformedStream(f"{type(exc).__name__}: {exc}") from exc
+        yield event
+
+
+def _final_turn(stream: Any) -> ModelTurn:
+    """The assembled message as a turn; a message missing parts becomes :class:`MalformedStream`."""
+    try:
+        return _to_turn(stream.get_final_message())
+    except anthropic.APIError:
+        raise
+    except Exception as exc:  # the stream ended early, or its message lacks content or usage
+        raise MalformedStream(f"{type(exc).__name__}: {exc}") from exc
+
+
 def is_retryable(error: BaseException) -> bool:
-    """Whether a failed call is worth repeating (rate limit, overload, 5xx, network)."""
-    if isinstance(error, anthropic.APIConnectionError):
+    """Whether a failed call is worth repeating (rate limit, overload, 5xx, network, a stream
+    that could not be decoded)."""
+    if isinstance(error, anthropic.APIConnectionError | MalformedStream):
         return True
     if isinstance(error, anthropic.APIStatusError):
         if error.status_code >= 500 or error.status_code in _RETRYABLE_STATUS:
@@ -213,6 +251,8 @@ def _reason(error: BaseException | None) -> str:
     if isinstance(error, anthropic.APIStatusError):
         kind = _stream_error_type(error) or type(error).__name__
         return f"HTTP {error.status_code} {kind}"
+    if isinstance(error, MalformedStream):
+        return f"malformed stream: {str(error)[:120]}"
     return type(error).__name__ if error else "unknown error"
 
 

@@ -14,7 +14,8 @@ stop reason                        behaviour
 ``max_tokens``                     the text so far is kept; any (possibly cut) tool calls are
                                    answered with ``is_error`` without running; the model is asked
                                    to continue more concisely; next turn.
-``pause_turn``                     the paused turn is sent back unchanged so the server resumes it.
+``pause_turn``                     the paused turn is sent back unchanged so the server resumes it;
+                                   the turns that continue it join that same assistant message.
 ``refusal``                        no tool of that turn runs; the run fails with the reason.
 ``model_context_window_exceeded``  the cut turn is dropped and the contents of all but the most
                                    recent tool results are cleared; retried. When there is
@@ -208,29 +209,55 @@ def _result(
 def _on_tool_use(t: _Turn) -> RunResult | None:
     if not t.turn.tool_uses():
         return _on_end_turn(t)
-    t.state.messages.append({"role": "assistant", "content": t.turn.content})
+    _add_assistant(t.state.messages, t.turn.content)
     results = [_run_tool_call(t, block) for block in t.turn.tool_uses()]
     t.state.messages.append({"role": "user", "content": results})
     return None
 
 
 def _on_end_turn(t: _Turn) -> RunResult | None:
-    answer = "".join(t.state.final_parts) + t.turn.text()
+    text = _paused_text(t.state.messages) + t.turn.text()
+    answer = "".join(t.state.final_parts) + text
     if not answer.strip() and not t.state.nudged_for_answer:
         # An empty ending (seen after long tool chains) gets one request for the report.
         t.state.nudged_for_answer = True
-        if t.turn.content:
-            t.state.messages.append({"role": "assistant", "content": t.turn.content})
-            t.state.messages.append({"role": "user", "content": [text_block(REPORT_NUDGE)]})
-        else:
-            _add_user_text(t.state.messages, REPORT_NUDGE)
+        _add_assistant(t.state.messages, t.turn.content)
+        _add_user_text(t.state.messages, REPORT_NUDGE)
         return None
-    if t.turn.content:
-        t.state.messages.append({"role": "assistant", "content": t.turn.content})
-    t.state.final_parts.append(t.turn.text())
+    _add_assistant(t.state.messages, t.turn.content)
+    t.state.final_parts.append(text)
     if not answer.strip():
         return _result(t.state, "failed", t.turn.stop_reason, "The model gave no final answer.")
     return _result(t.state, "ok", t.turn.stop_reason, None)
+
+
+def _add_assistant(messages: list[Message], content: list[Block]) -> None:
+    """Adds an assistant turn to the history in a shape the API accepts.
+
+    A turn that continues a paused one (``pause_turn``) joins the paused message instead of
+    following it (the API refuses two assistant messages in a row), and a ``tool_use`` input
+    that is not a JSON object is sent back as ``{}`` (its call is answered with an error).
+    """
+    if not content:
+        return
+    blocks = [_with_object_input(block) for block in content]
+    if messages and messages[-1]["role"] == "assistant":
+        messages[-1]["content"] = [*messages[-1]["content"], *blocks]
+    else:
+        messages.append({"role": "assistant", "content": blocks})
+
+
+def _with_object_input(block: Block) -> Block:
+    if block.get("type") != "tool_use" or isinstance(block.get("input"), dict):
+        return block
+    return {**block, "input": {}}
+
+
+def _paused_text(messages: list[Message]) -> str:
+    """The text of a paused assistant turn the current turn continues ("" when none)."""
+    if not messages or messages[-1]["role"] != "assistant":
+        return ""
+    return "".join(b.get("text", "") for b in messages[-1]["content"] if b.get("type") == "text")
 
 
 def _add_user_text(messages: list[Message], text: str) -> None:
@@ -245,10 +272,11 @@ def _on_max_tokens(t: _Turn) -> RunResult | None:
     if not t.turn.content:
         _add_user_text(t.state.messages, MAX_TOKENS_NUDGE)
         return None
-    t.state.messages.append({"role": "assistant", "content": t.turn.content})
+    paused = _paused_text(t.state.messages)
+    _add_assistant(t.state.messages, t.turn.content)
     uses = t.turn.tool_uses()
     if not uses:
-        t.state.final_parts.append(t.turn.text())
+        t.state.final_parts.append(paused + t.turn.text())
     refused = "Not run: your reply was cut off by the output token limit before this call ended."
     content: list[Block] = [_refuse(t, block, refused) for block in uses]
     content.append(text_block(MAX_TOKENS_NUDGE))
@@ -257,13 +285,14 @@ def _on_max_tokens(t: _Turn) -> RunResult | None:
 
 
 def _on_pause_turn(t: _Turn) -> RunResult | None:
-    # The API resumes a paused turn when the assistant message is sent back unchanged.
-    t.state.messages.append({"role": "assistant", "content": t.turn.content})
+    # The API resumes a paused turn when the assistant message is sent back unchanged; a turn
+    # paused again continues the same assistant message.
+    _add_assistant(t.state.messages, t.turn.content)
     return None
 
 
 def _on_refusal(t: _Turn) -> RunResult | None:
-    t.state.messages.append({"role": "assistant", "content": t.turn.content})
+    _add_assistant(t.state.messages, t.turn.content)
     said = t.turn.text().strip()
     error = "The model declined to continue (refusal); no tool of that turn was run."
     return _result(t.state, "failed", "refusal", f"{error} {said}".strip())
@@ -293,7 +322,18 @@ def _call_key(block: Block) -> str:
 
 def _run_tool_call(t: _Turn, block: Block) -> Block:
     name = str(block.get("name"))
-    input_ = dict(block.get("input") or {})
+    raw = block.get("input")
+    if raw is not None and not isinstance(raw, dict):
+        shown = json.dumps(raw, ensure_ascii=False)
+        shown = shown if len(shown) <= 200 else shown[:200] + "…"
+        kind = _JSON_KINDS.get(type(raw), "not an object")
+        return _refuse(
+            t,
+            block,
+            f"Not run: the input of a tool call must be a JSON object with the fields of "
+            f"{name!r}'s input schema; it was {kind}: {shown}. Call the tool again with an object.",
+        )
+    input_ = _input_of(block)
     key = _call_key(block)
     if t.state.failures[key] >= REPEATED_FAILURE_LIMIT:
         message = (
@@ -314,10 +354,24 @@ def _run_tool_call(t: _Turn, block: Block) -> Block:
     return _tool_result(record)
 
 
+_JSON_KINDS = {
+    list: "an array",
+    str: "a string",
+    int: "a number",
+    float: "a number",
+    bool: "a boolean",
+}
+
+
+def _input_of(block: Block) -> dict[str, Any]:
+    raw = block.get("input")
+    return dict(raw) if isinstance(raw, dict) else {}
+
+
 def _refuse(t: _Turn, block: Block, message: str) -> Block:
     record = ToolCallRecord(
         str(block.get("name")),
-        dict(block.get("input") or {}),
+        _input_of(block),
         True,
         0.0,
         message,

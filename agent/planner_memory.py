@@ -16,7 +16,7 @@ FORGET_MAX_LINES = 10
 """Most memory lines one "forget" request removes."""
 
 _MEMORY_REQUEST = re.compile(
-    r"^\s*(?:please\s+)?(remember|forget)\b(?:\s+that)?[\s:,]+(.+?)\s*[.!]?\s*$",
+    r"\s*(?:please\s+)?(remember|forget)\b(?:\s+that)?[\s:,]+(.+?)\s*[.!]?\s*",
     re.IGNORECASE | re.DOTALL,
 )
 
@@ -31,7 +31,7 @@ class MemoryRequest:
 
 def memory_request(request: str) -> MemoryRequest | None:
     """The memory request ``request`` makes, or None for an investigation."""
-    match = _MEMORY_REQUEST.match(request)
+    match = _MEMORY_REQUEST.fullmatch(request)
     if match is None:
         return None
     kind: Literal["remember", "forget"] = (

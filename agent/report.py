@@ -14,7 +14,7 @@ REPORT_HEADINGS: tuple[str, ...] = (
 
 MISSING_SECTION_TEXT = "The investigation did not report on this."
 
-_HEADING = re.compile(r"^##\s+(.+?)\s*$")
+_HEADING = re.compile(r"##\s+(.+?)\s*")
 
 
 def _canonical(title: str) -> str | None:
@@ -33,7 +33,7 @@ def split_sections(markdown: str) -> dict[str, str]:
     sections: dict[str, list[str]] = {}
     current: str | None = None
     for line in markdown.splitlines():
-        match = _HEADING.match(line)
+        match = _HEADING.fullmatch(line)
         if match:
             current = _canonical(match.group(1))
             if current is not None:

@@ -1,39 +1,71 @@
 """The project memory: ``MEMORY.md`` (an index of at most 200 lines) plus topic files.
 
-The store guarantees three things: every path resolves inside the memory root (``..``,
-absolute paths and symlinks that lead out are refused), every write is atomic (a temporary
-file, fsync, ``os.replace``) so a crash never leaves a half-written file, and ``MEMORY.md``
-never grows past :data:`MEMORY_INDEX_MAX_LINES` lines.
+The store guarantees that nothing is read or written outside the memory root: paths with
+``..``, absolute paths and reserved names are refused, every folder is opened relative to its
+parent without following links (so a link planted or swapped in meanwhile is refused, never
+followed), and reads, listings and searches skip links. Writes are atomic (a temporary file,
+fsync, rename) and serialised per memory root by a file lock, so two writers (two MCP servers,
+or MCP and the CLI) never lose each other's lines, and ``MEMORY.md`` never grows past
+:data:`MEMORY_INDEX_MAX_LINES` lines.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-MEMORY_INDEX = "MEMORY.md"
-"""The index file; its first lines are rendered into the system prompt."""
-
-MEMORY_INDEX_MAX_LINES = 200
-"""The most lines MEMORY.md may hold (Claude Code loads the first 200 lines of it)."""
+from memory._confined import (
+    MemoryStoreError,
+    count_lines,
+    entry_kind,
+    locked,
+    opened_file,
+    opened_folders,
+    opened_root,
+    read_text,
+    remove_empty_folders,
+    remove_temporaries,
+    replace_text,
+    same_file,
+    split_path,
+    walk_files,
+)
+from memory._edits import (
+    MAX_FILE_CHARS,
+    MEMORY_INDEX,
+    MEMORY_INDEX_MAX_LINES,
+    PAST_TENSE,
+    WriteMode,
+    check_limits,
+    check_text,
+    edited_text,
+)
 
 MEMORY_DIR_ENV = "PTA_MEMORY_DIR"
 """Environment variable that overrides the memory root."""
 
-MAX_FILE_CHARS = 100_000
-"""Largest memory file the store writes (memory holds notes, not data dumps)."""
-
 SEARCH_MAX_MATCHES = 40
 """Most matching lines one search returns."""
 
-WriteMode = Literal["create", "replace", "append", "str_replace", "delete"]
-
-
-class MemoryStoreError(Exception):
-    """A refused or failed memory operation; the message says what to do instead."""
+__all__ = [
+    "MAX_FILE_CHARS",
+    "MEMORY_INDEX",
+    "MEMORY_INDEX_MAX_LINES",
+    "IndexView",
+    "MemoryEdit",
+    "MemoryFile",
+    "MemoryStore",
+    "MemoryStoreError",
+    "SearchMatch",
+    "WriteMode",
+    "atomic_write",
+    "memory_root",
+    "sessions_dir",
+]
 
 
 def memory_root(repo: Path) -> Path:
@@ -56,6 +88,14 @@ class MemoryFile:
     path: str
     lines: int
     bytes: int
+
+
+@dataclass(frozen=True)
+class MemoryEdit:
+    """What one write did: the message for the model and the file's line count after it."""
+
+    message: str
+    lines: int
 
 
 @dataclass(frozen=True)
@@ -95,50 +135,57 @@ class MemoryStore:
         return cls(memory_root(repo), transcripts=sessions_dir(repo))
 
     def resolve(self, relative: str) -> Path:
-        """The absolute path of ``relative`` inside the root, or :class:`MemoryStoreError`."""
-        if not relative or relative.strip() != relative:
-            raise MemoryStoreError(f"Invalid memory path {relative!r}.")
-        candidate = Path(relative)
-        if candidate.is_absolute() or ".." in candidate.parts:
-            raise MemoryStoreError(
-                f"Memory path {relative!r} is refused: use a path relative to the memory "
-                "folder, without '..'."
-            )
-        full = self.root / candidate
-        # resolve() follows symlinks, so a link pointing out of the root is caught here.
-        resolved = full.resolve()
-        if not resolved.is_relative_to(self.root) or resolved == self.root:
-            raise MemoryStoreError(f"Memory path {relative!r} resolves outside the memory folder.")
-        return full
+        """Where ``relative`` is under the root, or :class:`MemoryStoreError` when refused.
+
+        Only the spelling is checked here; every operation also refuses links on the way.
+        """
+        return self.root.joinpath(*split_path(relative))
 
     def list_files(self) -> list[MemoryFile]:
-        """Every memory file (MEMORY.md first), with its size."""
-        if not self.root.is_dir():
-            return []
+        """Every memory file (MEMORY.md first), with its size; links and temporaries skipped.
+
+        Temporary files left by a writer that was killed are removed when no writer is busy.
+        """
         files = []
-        for path in sorted(p for p in self.root.rglob("*") if p.is_file()):
-            if not path.resolve().is_relative_to(self.root):
-                continue
-            text = path.read_text(encoding="utf-8", errors="replace")
-            rel = path.relative_to(self.root).as_posix()
-            files.append(MemoryFile(rel, len(text.splitlines()), path.stat().st_size))
+        try:
+            with opened_root(self.root, create=False) as root_fd:
+                if root_fd is None:
+                    return []
+                _remove_temporaries_if_idle(root_fd)
+                for rel, folder, name in walk_files(root_fd):
+                    counted = count_lines(folder, name, rel)
+                    if counted is not None:
+                        files.append(MemoryFile(rel, *counted))
+        except OSError as exc:
+            raise MemoryStoreError(f"Could not list {self.root}: {exc.strerror or exc}") from exc
         files.sort(key=lambda f: (f.path != MEMORY_INDEX, f.path))
         return files
 
     def read(self, relative: str) -> str:
         """The text of one memory file."""
-        path = self.resolve(relative)
-        if not path.is_file():
-            known = ", ".join(f.path for f in self.list_files()) or "none yet"
-            raise MemoryStoreError(f"Memory file {relative!r} does not exist. Files: {known}.")
-        return path.read_text(encoding="utf-8", errors="replace")
+        *folders, name = parts = split_path(relative)
+        shown = "/".join(parts)
+        try:
+            with _folder_of(self.root, tuple(folders), shown) as folder:
+                kind = "missing" if folder is None else entry_kind(folder, name)
+                if folder is None or kind == "missing":
+                    known = ", ".join(f.path for f in self.list_files()) or "none yet"
+                    raise MemoryStoreError(f"Memory file {shown!r} does not exist. Files: {known}.")
+                if kind == "folder":
+                    raise MemoryStoreError(f"{shown!r} is a folder; give the path of a file.")
+                return read_text(folder, name, shown)
+        except OSError as exc:
+            raise MemoryStoreError(f"Could not read {shown}: {exc.strerror or exc}") from exc
 
     def index(self, max_lines: int = MEMORY_INDEX_MAX_LINES) -> IndexView:
-        """MEMORY.md cut to its first ``max_lines`` lines (empty when there is none)."""
-        path = self.root / MEMORY_INDEX
-        if not path.is_file():
+        """MEMORY.md cut to its first ``max_lines`` lines (empty when there is none or a link)."""
+        try:
+            with opened_root(self.root, create=False) as root_fd:
+                if root_fd is None or entry_kind(root_fd, MEMORY_INDEX) != "file":
+                    return IndexView("", 0, False)
+                lines = read_text(root_fd, MEMORY_INDEX, MEMORY_INDEX).splitlines()
+        except (OSError, MemoryStoreError):
             return IndexView("", 0, False)
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
         return IndexView("\n".join(lines[:max_lines]), len(lines), len(lines) > max_lines)
 
     def write(
@@ -151,22 +198,32 @@ class MemoryStore:
         new: str | None = None,
     ) -> str:
         """Applies one edit and returns a short message saying what changed."""
-        path = self.resolve(relative)
-        if mode == "delete":
-            if not path.is_file():
-                raise MemoryStoreError(f"Memory file {relative!r} does not exist.")
-            path.unlink()
-            return f"Deleted {relative}."
-        if path.is_dir():
-            raise MemoryStoreError(f"{relative!r} is a folder; give the path of a file.")
-        text = _edited_text(path, relative, mode, content, old, new)
-        _check_limits(relative, text)
+        return self.edit(relative, mode, content=content, old=old, new=new).message
+
+    def edit(
+        self,
+        relative: str,
+        mode: WriteMode,
+        *,
+        content: str | None = None,
+        old: str | None = None,
+        new: str | None = None,
+    ) -> MemoryEdit:
+        """Applies one edit under the memory lock; says what changed and the new line count."""
+        parts = split_path(relative)
+        for text in (content, old, new):
+            check_text(text)
+        shown = "/".join(parts)
         try:
-            atomic_write(path, text)
+            with opened_root(self.root, create=mode != "delete") as root_fd:
+                if root_fd is None:
+                    raise MemoryStoreError(f"Memory file {shown!r} does not exist.")
+                with locked(root_fd):
+                    remove_temporaries(root_fd)
+                    return _edit_locked(root_fd, parts, mode, content, old, new)
         except OSError as exc:
-            # The model sees why (disk full, a file where a folder should be), not a traceback.
-            raise MemoryStoreError(f"Could not write {relative}: {exc}") from exc
-        return f"{_PAST[mode]} {relative} ({len(text.splitlines())} lines)."
+            # The model sees why (disk full, permissions), not a traceback.
+            raise MemoryStoreError(f"Could not write {shown}: {exc.strerror or exc}") from exc
 
     def search(self, query: str, *, limit: int = SEARCH_MAX_MATCHES) -> list[SearchMatch]:
         """Lines containing every word of ``query`` (case-insensitive): topics, then transcripts."""
@@ -181,78 +238,81 @@ class MemoryStore:
         return matches
 
 
-_PAST: dict[str, str] = {
-    "create": "Created",
-    "replace": "Replaced",
-    "append": "Appended to",
-    "str_replace": "Edited",
-}
-
-
-def _edited_text(
-    path: Path,
-    relative: str,
+def _edit_locked(
+    root_fd: int,
+    parts: tuple[str, ...],
     mode: WriteMode,
     content: str | None,
     old: str | None,
     new: str | None,
-) -> str:
-    exists = path.is_file()
-    if mode in ("create", "replace", "append") and content is None:
-        raise MemoryStoreError(f"Mode {mode!r} needs 'content'.")
-    if mode == "create":
-        if exists:
-            raise MemoryStoreError(f"{relative} already exists; use mode 'replace' or 'append'.")
-        return _ensure_newline(content or "")
-    if mode == "replace":
-        return _ensure_newline(content or "")
-    current = path.read_text(encoding="utf-8") if exists else ""
-    if mode == "append":
-        prefix = current if not current or current.endswith("\n") else current + "\n"
-        return prefix + _ensure_newline(content or "")
-    if not exists:
-        raise MemoryStoreError(f"Memory file {relative!r} does not exist.")
-    if old is None or new is None or not old:
-        raise MemoryStoreError("Mode 'str_replace' needs non-empty 'old' and 'new'.")
-    count = current.count(old)
-    if count != 1:
-        where = "not found" if count == 0 else f"found {count} times; make it unique"
-        raise MemoryStoreError(f"'old' text {where} in {relative}.")
-    return current.replace(old, new)
-
-
-def _ensure_newline(text: str) -> str:
-    return text if text.endswith("\n") or not text else text + "\n"
-
-
-def _check_limits(relative: str, text: str) -> None:
-    if len(text) > MAX_FILE_CHARS:
-        raise MemoryStoreError(
-            f"{relative} would hold {len(text)} characters (limit {MAX_FILE_CHARS}); "
-            "keep notes short and split them by topic."
+) -> MemoryEdit:
+    *folders, name = parts
+    shown = "/".join(parts)
+    creates = mode in ("create", "replace", "append")
+    with opened_folders(root_fd, tuple(folders), create=creates, shown=shown) as chain:
+        if chain is None:
+            raise MemoryStoreError(f"Memory file {shown!r} does not exist.")
+        folder = chain[-1]
+        kind = entry_kind(folder, name)
+        if mode == "delete":
+            return _delete(chain, parts, kind)
+        if kind in _NOT_A_FILE:
+            raise MemoryStoreError(f"{shown!r} is {_NOT_A_FILE[kind]}; give the path of a file.")
+        current = read_text(folder, name, shown) if kind == "file" else None
+        text = edited_text(current, shown, mode, content, old, new)
+        # Decided by the file, not the spelling: a hard link to MEMORY.md is MEMORY.md too.
+        is_index = not folders and (
+            name.casefold() == MEMORY_INDEX.casefold()
+            or same_file(folder, name, root_fd, MEMORY_INDEX)
         )
-    lines = len(text.splitlines())
-    if Path(relative).as_posix() == MEMORY_INDEX and lines > MEMORY_INDEX_MAX_LINES:
-        raise MemoryStoreError(
-            f"MEMORY.md would have {lines} lines; the limit is {MEMORY_INDEX_MAX_LINES}. "
-            "Keep MEMORY.md a short index: move the detail into a topic file "
-            "(e.g. allocations.md) and link it from MEMORY.md."
-        )
+        check_limits(shown, text, is_index=is_index)
+        replace_text(folder, name, text)
+        lines = len(text.splitlines())
+        return MemoryEdit(f"{PAST_TENSE[mode]} {shown} ({lines} lines).", lines)
+
+
+_NOT_A_FILE = {"folder": "a folder", "link": "a symbolic link", "other": "not a regular file"}
+
+
+def _delete(chain: list[int], parts: tuple[str, ...], kind: str) -> MemoryEdit:
+    shown = "/".join(parts)
+    if kind not in ("file", "link"):  # a planted link may be removed: unlinking never follows
+        raise MemoryStoreError(f"Memory file {shown!r} does not exist.")
+    os.unlink(parts[-1], dir_fd=chain[-1])
+    remove_empty_folders(chain, parts[:-1])
+    return MemoryEdit(f"Deleted {shown}.", 0)
 
 
 def atomic_write(path: Path, text: str) -> None:
     """Writes ``text`` to ``path`` so that readers see the old or the new file, never a mix."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+        replace_text(folder, path.name, text)
+    finally:
+        os.close(folder)
+
+
+def _remove_temporaries_if_idle(root_fd: int) -> None:
+    """Removes a killed writer's temporary files when no writer is busy (a read-only memory
+    folder, where not even the lock file can be made, is listed as it is)."""
+    try:
+        with locked(root_fd, blocking=False) as idle:
+            if idle:
+                remove_temporaries(root_fd)
+    except OSError:
+        pass
+
+
+@contextmanager
+def _folder_of(root: Path, folders: tuple[str, ...], shown: str) -> Iterator[int | None]:
+    """The descriptor of the folder holding a file (None when it does not exist)."""
+    with opened_root(root, create=False) as root_fd:
+        if root_fd is None:
+            yield None
+            return
+        with opened_folders(root_fd, folders, create=False, shown=shown) as chain:
+            yield None if chain is None else chain[-1]
 
 
 def _search_folder(
@@ -262,22 +322,67 @@ def _search_folder(
     words: list[str],
     limit: int,
 ) -> list[SearchMatch]:
-    if not folder.is_dir() or limit <= 0:
+    if limit <= 0:
         return []
     found: list[SearchMatch] = []
-    for path in sorted(folder.rglob(pattern), reverse=source == "transcript"):
-        if not path.is_file():
-            continue
-        with path.open(encoding="utf-8", errors="replace") as handle:
-            for number, line in enumerate(handle, start=1):
+    try:
+        with opened_root(folder, create=False) as folder_fd:
+            if folder_fd is None:
+                return []
+            found = _search_files(folder_fd, source, pattern, words, limit)
+    except OSError as exc:
+        raise MemoryStoreError(f"Could not search {folder}: {exc.strerror or exc}") from exc
+    return found
+
+
+def _search_files(
+    folder_fd: int,
+    source: Literal["memory", "transcript"],
+    pattern: str,
+    words: list[str],
+    limit: int,
+) -> list[SearchMatch]:
+    found: list[SearchMatch] = []
+    files = [rel for rel, _, _ in walk_files(folder_fd, suffix=pattern.removeprefix("*"))]
+    if source == "transcript":  # newest first (their names start with a timestamp)
+        files.reverse()
+    for rel in files:
+        found += _search_file(folder_fd, rel, source, words, limit - len(found))
+        if len(found) >= limit:
+            break
+    return found
+
+
+def _search_file(
+    root_fd: int, rel: str, source: Literal["memory", "transcript"], words: list[str], limit: int
+) -> list[SearchMatch]:
+    found: list[SearchMatch] = []
+    try:
+        with _open_lines(root_fd, rel) as lines:
+            for number, line in enumerate(lines, start=1):
                 lowered = line.lower()
                 if all(word in lowered for word in words):
-                    text = _excerpt(line.strip(), words[0])
-                    rel = path.relative_to(folder).as_posix()
-                    found.append(SearchMatch(source, rel, number, text))
+                    found.append(SearchMatch(source, rel, number, _excerpt(line.strip(), words[0])))
                     if len(found) >= limit:
-                        return found
+                        break
+    except (OSError, MemoryStoreError):
+        pass  # replaced by a link or removed since the walk: not searched
     return found
+
+
+@contextmanager
+def _open_lines(root_fd: int, rel: str) -> Iterator[Iterator[str]]:
+    """The decoded lines of a file under ``root_fd`` (none when it vanished meanwhile)."""
+    *folders, name = rel.split("/")
+    with opened_folders(root_fd, tuple(folders), create=False, shown=rel) as chain:
+        if chain is None:
+            yield iter(())
+            return
+        with (
+            opened_file(chain[-1], name, rel) as fd,
+            os.fdopen(os.dup(fd), encoding="utf-8", errors="replace") as handle,
+        ):
+            yield handle
 
 
 def _excerpt(line: str, word: str, width: int = 300) -> str:

@@ -32,11 +32,13 @@ class TranscriptWriter:
         self.path = folder / f"{stamp}-{os.getpid()}-{time.monotonic_ns() % 100000}.jsonl"
         self._clock = clock
         self._handle: IO[str] | None = self.path.open("a", encoding="utf-8")
+        self._ended = False
 
     def write(self, event: str, **fields: Any) -> None:
         """Appends one event line and flushes it to disk."""
         if self._handle is None:
             return
+        self._ended = self._ended or event == "end"
         record = {"ts": round(self._clock(), 3), "event": event}
         record.update({key: _bounded(value) for key, value in fields.items()})
         self._handle.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
@@ -57,6 +59,11 @@ class TranscriptWriter:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if exc is not None and not self._ended:
+            # Whatever ended the run (a signal while the report was being saved, a crash),
+            # the transcript says so instead of stopping mid-story.
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            self.write("end", status=status, error=f"{type(exc).__name__}: {exc}")
         self.close()
 
 

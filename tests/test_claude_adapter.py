@@ -310,3 +310,100 @@ def test_cost_prices_cache_writes_and_reads(model: str, expected: float) -> None
 def test_unknown_family_has_no_made_up_price() -> None:
     """A model outside the price table costs "unknown" (None), never a guess."""
     assert cost_usd("claude-mythos-5", Usage(10, 10)) is None
+
+
+# --- issue 13: a stream that cannot be read is retried; odd shapes never crash the run -------
+
+
+def _stream(body: str) -> httpx2.Response:
+    return httpx2.Response(
+        200, content=body.encode(), headers={"content-type": "text/event-stream"}
+    )
+
+
+MALFORMED = {
+    "bad SSE data line": 'event: message_start\ndata: {"type": "message_start", "mess\n\n',
+    "message_start without an object": _sse(
+        [{"type": "message_start", "message": "oops"}]
+    ).decode(),
+    "message_start without usage": _sse(
+        [
+            {"type": "message_start", "message": {"id": "m", "type": "message", "content": []}},
+            {"type": "message_stop"},
+        ]  # fmt: skip
+    ).decode(),
+    "delta before message_start": _sse(
+        [{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "x"}}]
+    ).decode(),
+}
+
+
+@pytest.mark.parametrize("body", MALFORMED.values(), ids=MALFORMED.keys())
+def test_a_stream_that_cannot_be_read_is_retried(tmp_path: Path, body: str) -> None:
+    """A malformed SSE data line or an event of the wrong shape: a visible retry, then the
+    run goes on with the next (good) reply; no traceback."""
+    api = FakeApi([_stream(body), ok([{"type": "text", "text": "fine"}], "end_turn")])
+    waits: list[float] = []
+    heard = Heard()
+    result = run(
+        AgentState.start("s", "q"),
+        model=claude(api, waits, max_attempts=3),
+        tools=_registry(),
+        ctx=ToolContext(repo=tmp_path),
+        max_turns=2,
+        observer=heard,
+    )
+    assert result.status == "ok" and result.final_text == "fine"
+    assert len(api.bodies) == 2 and len(waits) == 1
+    assert [r[3].split(":")[0] for r in heard.retries] == ["malformed stream"]
+
+
+def test_a_stream_that_never_becomes_readable_fails_the_run_in_one_sentence(
+    tmp_path: Path,
+) -> None:
+    """Every attempt malformed: the run fails with a plain error naming the attempts."""
+    api = FakeApi([_stream(MALFORMED["bad SSE data line"]) for _ in range(3)])
+    result = run(
+        AgentState.start("s", "q"),
+        model=claude(api, max_attempts=3),
+        tools=_registry(),
+        ctx=ToolContext(repo=tmp_path),
+        max_turns=2,
+    )
+    assert result.status == "failed" and len(api.bodies) == 3
+    assert "could not be read 3 times in a row" in (result.error or "")
+
+
+@pytest.mark.parametrize("bad_input", [[1, 2], "MEMORY.md"])
+def test_tool_input_that_is_not_an_object_comes_back_as_an_error(
+    tmp_path: Path, bad_input: Any
+) -> None:
+    """A tool_use whose streamed input is a JSON array or string: the tool does not run, the
+    next request answers it with is_error and sends the call back with input {} (a shape the
+    API accepts), and the model's corrected call works."""
+    api = FakeApi(
+        [
+            ok(
+                [{"type": "tool_use", "id": "toolu_x", "name": "read_memory", "input": bad_input}],
+                "tool_use",
+            ),  # fmt: skip
+            ok(
+                [{"type": "tool_use", "id": "toolu_y", "name": "read_memory", "input": {}}],
+                "tool_use",
+            ),  # fmt: skip
+            ok([{"type": "text", "text": "done"}], "end_turn"),
+        ]
+    )
+    result = run(
+        AgentState.start("s", "q"),
+        model=claude(api),
+        tools=_registry(),
+        ctx=ToolContext(repo=tmp_path),
+        max_turns=4,
+    )
+    assert result.status == "ok"
+    second = api.bodies[1]["messages"]
+    assert second[1]["content"][0]["input"] == {}
+    answer = second[2]["content"][0]
+    assert answer["is_error"] is True and "must be a JSON object" in answer["content"]
+    assert [c.executed for c in result.tool_calls] == [False, True]

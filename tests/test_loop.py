@@ -142,11 +142,53 @@ def test_max_tokens_with_a_cut_tool_call_answers_it_without_running(tmp_path: Pa
 
 
 def test_pause_turn_is_sent_back_unchanged(tmp_path: Path) -> None:
-    """pause_turn: the paused assistant turn is the last message of the next request."""
-    paused = ModelTurn([text_block("searching…")], "pause_turn")
+    """pause_turn: the paused assistant turn is the last message of the next request; the
+    answer is the whole assistant turn (the paused part and its continuation)."""
+    paused = ModelTurn([text_block("searching… ")], "pause_turn")
     result, model = _run([paused, say("resumed")], tmp_path)
     assert model.calls[1]["messages"][-1] == {"role": "assistant", "content": paused.content}
-    assert result.status == "ok" and result.final_text == "resumed"
+    assert result.status == "ok" and result.final_text == "searching… resumed"
+
+
+def _roles(messages: list[dict[str, Any]]) -> list[str]:
+    return [m["role"] for m in messages]
+
+
+def test_consecutive_pause_turns_never_send_two_assistant_messages_in_a_row(
+    tmp_path: Path,
+) -> None:
+    """pause, pause, tool_use, end: every request alternates user and assistant; the paused
+    parts and the tool call form one assistant message, answered by one user message."""
+    first = ModelTurn([text_block("looking ")], "pause_turn")
+    second = ModelTurn([text_block("still looking ")], "pause_turn")
+    steps = [first, second, call("probe", {"value": "a"}, id_="t1"), say("done")]
+    result, model = _run(steps, tmp_path)
+    assert result.status == "ok" and RAN == ["a"]
+    for sent in model.calls:
+        roles = _roles(sent["messages"])
+        assert all(a != b for a, b in zip(roles, roles[1:], strict=False)), roles
+    assert _roles(model.calls[2]["messages"]) == ["user", "assistant"]
+    assert model.calls[2]["messages"][-1]["content"] == [*first.content, *second.content]
+    last = model.calls[3]["messages"]
+    assert _roles(last) == ["user", "assistant", "user"]
+    assert [b["type"] for b in last[1]["content"]] == ["text", "text", "tool_use"]
+
+
+@pytest.mark.parametrize("bad_input", [["a", "b"], "value=a", 7])
+def test_a_tool_input_that_is_not_an_object_is_an_error_the_model_can_fix(
+    tmp_path: Path, bad_input: Any
+) -> None:
+    """tool_use input as a JSON array, string or number: not run, an is_error result says to
+    send an object, the history carries {} (the API accepts it), and the model's next,
+    corrected call runs."""
+    bad = ModelTurn([tool_use_block("t1", "probe", bad_input)], "tool_use")
+    result, model = _run([bad, call("probe", {"value": "a"}, id_="t2"), say("ok")], tmp_path)
+    assert result.status == "ok" and RAN == ["a"]
+    history = model.calls[1]["messages"]
+    assert history[1]["content"][0]["input"] == {}
+    [answer] = history[2]["content"]
+    assert answer["is_error"] and "must be a JSON object" in answer["content"]
+    assert result.tool_calls[0].executed is False
 
 
 def test_refusal_runs_no_tool_and_fails(tmp_path: Path) -> None:

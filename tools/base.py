@@ -27,7 +27,7 @@ from tools.process import ProcessRunner, run_process
 
 log = logging.getLogger(__name__)
 
-TOOL_NAME_PATTERN = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+TOOL_NAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 """Tool names the Anthropic API (and Claude Code's ``mcp__server__tool`` names) accept."""
 
 RESULT_TEXT_MAX_CHARS = 12_000
@@ -98,7 +98,7 @@ class Tool:
         doc = inspect.getdoc(function) or ""
         description = doc.split("\n\n")[0].replace("\n", " ").strip()
         tool_name = name or function.__name__
-        if not TOOL_NAME_PATTERN.match(tool_name):
+        if not TOOL_NAME_PATTERN.fullmatch(tool_name):
             raise ValueError(f"invalid tool name {tool_name!r}")
         if not description:
             raise ValueError(f"tool {tool_name!r} needs a docstring for the model")

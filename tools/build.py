@@ -16,10 +16,10 @@ MAX_ERRORS = 20
 LOG_TAIL_CHARS = 3000
 
 _ERROR = re.compile(
-    r"^\s*(?P<file>[^\s(][^(]*?)\((?P<line>\d+),(?P<col>\d+)\): error (?P<code>[A-Z]+\d+): "
-    r"(?P<message>.*?)(?: \[[^\]]+\])?\s*$"
+    r"\s*(?P<file>[^\s(][^(]*?)\((?P<line>\d+),(?P<col>\d+)\): error (?P<code>[A-Z]+\d+): "
+    r"(?P<message>.*?)(?: \[[^\]]+\])?\s*"
 )
-_TOOL_ERROR = re.compile(r"^\s*(?P<file>[^:]+?) : error (?P<code>[A-Z]+\d+): (?P<message>.*?)\s*$")
+_TOOL_ERROR = re.compile(r"\s*(?P<file>[^:]+?) : error (?P<code>[A-Z]+\d+): (?P<message>.*?)\s*")
 """``MSBUILD : error MSB1009: Project file does not exist.`` (no source position)."""
 _WARNING = re.compile(r"\): warning [A-Z]+\d+: ")
 _WARNING_SUMMARY = re.compile(r"^\s*(\d+) Warning\(s\)|with (\d+) warning\(s\)", re.IGNORECASE)
@@ -87,7 +87,7 @@ class _BuildLog:
         self.warning_summary: int | None = None
 
     def feed(self, line: str) -> None:
-        if match := _ERROR.match(line) or _TOOL_ERROR.match(line):
+        if match := _ERROR.fullmatch(line) or _TOOL_ERROR.fullmatch(line):
             position = match.groupdict().get("line") or 0
             key = (match["file"], int(position), match["code"], match["message"])
             # MSBuild repeats every error in its summary; keep the first of each.

@@ -66,7 +66,11 @@ def read_memory(args: ReadMemoryArgs, ctx: ToolContext) -> ReadMemoryResult:
     or neither to list the files and see MEMORY.md.
     """
     store = MemoryStore.for_repo(ctx.repo)
-    files = [MemoryFileInfo(path=f.path, lines=f.lines, bytes=f.bytes) for f in store.list_files()]
+    try:
+        listed = store.list_files()
+    except MemoryStoreError as exc:
+        raise ToolError(str(exc)) from exc
+    files = [MemoryFileInfo(path=f.path, lines=f.lines, bytes=f.bytes) for f in listed]
     result = ReadMemoryResult(root=str(store.root), files=files)
     try:
         if args.query:
@@ -131,14 +135,10 @@ def write_memory(args: WriteMemoryArgs, ctx: ToolContext) -> WriteMemoryResult:
     """
     store = MemoryStore.for_repo(ctx.repo)
     try:
-        message = store.write(
-            args.path, args.mode, content=args.content, old=args.old, new=args.new
-        )
-        path = store.resolve(args.path)
+        edit = store.edit(args.path, args.mode, content=args.content, old=args.old, new=args.new)
     except MemoryStoreError as exc:
         raise ToolError(str(exc)) from exc
-    lines = len(path.read_text(encoding="utf-8").splitlines()) if path.is_file() else 0
-    return WriteMemoryResult(path=args.path, lines=lines, message=message)
+    return WriteMemoryResult(path=args.path, lines=edit.lines, message=edit.message)
 
 
 READ_MEMORY_TOOL = Tool.from_function(read_memory)

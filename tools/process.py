@@ -4,10 +4,15 @@ Every process: a fixed argv list (never a shell), standard input closed (a tool 
 Enter or reads stdin gets EOF instead of hanging), its own process group (so a timeout kills the
 whole tree, e.g. ``dotnet`` and the build servers it spawns), a timeout, and only the tail of
 its output kept. A missing executable becomes a :class:`ToolError` with an install hint.
+
+Because each child runs in its own session, a Ctrl+C or a SIGTERM aimed at this program never
+reaches it. Every started group is therefore kept in :data:`LIVE_GROUPS` until it has been
+stopped, so the program's signal handling can stop them all (:func:`stop_all_process_groups`).
 """
 
 from __future__ import annotations
 
+import atexit
 import collections
 import os
 import queue
@@ -101,6 +106,97 @@ def resolve_executable(name: str, env: Mapping[str, str] | None = None) -> str:
     return found
 
 
+class _LiveGroups:
+    """The process groups this program started and has not stopped yet."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._live: dict[int, RunningProcess] = {}
+
+    def add(self, process: RunningProcess) -> None:
+        with self._lock:
+            self._live[process.pid] = process
+
+    def discard(self, process: RunningProcess) -> None:
+        with self._lock:
+            self._live.pop(process.pid, None)
+
+    def pids(self) -> list[int]:
+        """The leaders' pids, oldest first."""
+        with self._lock:
+            return list(self._live)
+
+    def stop_all(self, grace_s: float) -> int:
+        """SIGTERM to every group, SIGKILL to what is left after ``grace_s``; how many groups."""
+        with self._lock:
+            live = list(self._live.values())
+        for process in live:
+            _signal_group(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + grace_s
+        for process in live:
+            process.wait(deadline - time.monotonic())
+        for process in live:
+            _signal_group(process.pid, signal.SIGKILL)  # stragglers and the group's children
+            process.wait(0.5)
+            self.discard(process)
+        return len(live)
+
+    def kill_running(self) -> None:
+        """SIGKILL to the groups whose leader still runs (the last resort at interpreter exit)."""
+        with self._lock:
+            live = [p for p in self._live.values() if p.poll() is None]
+        for process in live:
+            _signal_group(process.pid, signal.SIGKILL)
+
+
+LIVE_GROUPS = _LiveGroups()
+"""Every process group started through this module and not yet stopped."""
+
+atexit.register(LIVE_GROUPS.kill_running)
+
+
+def stop_all_process_groups(grace_s: float = KILL_GRACE_S) -> int:
+    """Stops every child process group still running (signal handling); returns their count."""
+    return LIVE_GROUPS.stop_all(grace_s)
+
+
+class _SpawnShield:
+    """Holds back an interrupt that arrives while the main thread starts a child.
+
+    Between ``fork`` and the moment the child is in :data:`LIVE_GROUPS`, an exception raised
+    by a signal handler would leave a child nobody knows to stop. The handler asks
+    :func:`defer_interrupt` first; the interrupt is raised once the child is registered.
+    """
+
+    def __init__(self) -> None:
+        self.active = False
+        self.pending: BaseException | None = None
+
+    def __enter__(self) -> None:
+        if threading.current_thread() is threading.main_thread():
+            self.active = True
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.active:
+            return
+        self.active = False
+        pending, self.pending = self.pending, None
+        if pending is not None:
+            raise pending
+
+
+_SHIELD = _SpawnShield()
+
+
+def defer_interrupt(interrupt: BaseException) -> bool:
+    """For a signal handler: True when ``interrupt`` was kept to be raised once the child
+    being started is registered; False when the handler should raise it now."""
+    if not _SHIELD.active:
+        return False
+    _SHIELD.pending = _SHIELD.pending or interrupt
+    return True
+
+
 class RunningProcess:
     """A started process whose output lines can be read as they come.
 
@@ -119,18 +215,26 @@ class RunningProcess:
         self.argv = tuple(argv)
         executable = resolve_executable(self.argv[0], env)
         self.started = time.monotonic()
-        self._popen = subprocess.Popen(  # noqa: S603 - fixed argv list, never a shell
-            [executable, *self.argv[1:]],
-            cwd=cwd,
-            env=dict(env) if env is not None else None,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
         self._tail: collections.deque[str] = collections.deque(maxlen=tail_lines)
         self._lines: queue.Queue[str | None] = queue.Queue()
         self._exited_at: float | None = None
+        try:
+            with _SHIELD:
+                self._popen = subprocess.Popen(  # noqa: S603 - fixed argv list, never a shell
+                    [executable, *self.argv[1:]],
+                    cwd=cwd,
+                    env=dict(env) if env is not None else None,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+                LIVE_GROUPS.add(self)
+        except BaseException:
+            if hasattr(self, "_popen"):  # interrupted once registered: nobody else can stop it
+                self.kill_group()
+                self._popen.stdout.close()  # type: ignore[union-attr]  # a pipe, never None
+            raise
         self._reader = threading.Thread(target=self._read, daemon=True)
         self._reader.start()
 
@@ -190,13 +294,14 @@ class RunningProcess:
 
     def kill_group(self, grace_s: float = KILL_GRACE_S) -> None:
         """Stops the whole process group: SIGTERM, then SIGKILL after ``grace_s``."""
+        if self._popen.poll() is None:
+            _signal_group(self._popen.pid, signal.SIGTERM)
+            if self.wait(grace_s) is None:
+                _signal_group(self._popen.pid, signal.SIGKILL)
+                self.wait(grace_s)
+        _signal_group(self._popen.pid, signal.SIGKILL)  # leftovers of the group
         if self._popen.poll() is not None:
-            _signal_group(self._popen.pid, signal.SIGKILL)  # leftovers of the group
-            return
-        _signal_group(self._popen.pid, signal.SIGTERM)
-        if self.wait(grace_s) is None:
-            _signal_group(self._popen.pid, signal.SIGKILL)
-            self.wait(grace_s)
+            LIVE_GROUPS.discard(self)
 
     def output_tail(self) -> str:
         """The last kept output lines."""
@@ -244,13 +349,16 @@ def run_process(
         ExecutableNotFound: argv[0] is not on PATH.
     """
     process = spawn_process(argv, cwd=cwd, env=env)
-    deadline = process.started + timeout
-    for line in process.lines(deadline=deadline, cancel=cancel):
-        if on_line is not None:
-            on_line(line)
-    cancelled = cancel is not None and cancel.is_set()
-    if cancelled or process.wait(deadline - time.monotonic()) is None:
-        process.kill_group()
+    try:
+        deadline = process.started + timeout
+        for line in process.lines(deadline=deadline, cancel=cancel):
+            if on_line is not None:
+                on_line(line)
+        cancelled = cancel is not None and cancel.is_set()
+        finished = not cancelled and process.wait(deadline - time.monotonic()) is not None
+    finally:
+        # Also on Ctrl+C or a signal: the child runs in its own session and would live on.
+        process.kill_group()  # reaps background children the process left in its group too
+    if not finished:
         return process.result(timed_out=not cancelled, cancelled=cancelled)
-    process.kill_group()  # reaps background children the process left in its group
     return process.result()

@@ -58,21 +58,30 @@ def run(args: argparse.Namespace) -> int:
     """Runs the batch; 0 when every request produced a report, 1 otherwise, 2 on misuse."""
     from rich.console import Console
 
-    from agent.batch import ResultsFile, finished_keys, parse_requests, run_batch
+    from agent.batch import ResultsFile, parse_requests, run_batch, scan_results
     from tools.catalog import default_registry
 
     repo = Path(args.repo).expanduser().resolve()
     lines, problem = _read_lines(args.file)
-    if problem is None and not repo.is_dir():
-        problem = f"--repo {str(repo)!r} is not a directory"
+    problem = problem or _repo_problem(repo) or _out_problem(args.out)
     if problem is not None:
         print(f"pta batch: {problem}", file=sys.stderr)
         return 2
     requests = parse_requests(lines)
     console = Console(file=sys.stderr, highlight=False, soft_wrap=True, width=_width())
-    skip = finished_keys(args.out) if args.resume else set()
+    scan = scan_results(args.out) if args.resume else None
+    for sentence in scan.skipped if scan else []:
+        console.print(f"pta batch --resume: {sentence}", markup=False)
+    try:
+        results = ResultsFile(args.out, append=args.resume)
+    except OSError as exc:
+        print(
+            f"pta batch: cannot write --out {str(args.out)!r}: {exc.strerror or exc}",
+            file=sys.stderr,
+        )
+        return 2
+    skip = scan.finished if scan else set()
     ctx = _shared_context(repo, None if args.quiet else console)
-    results = ResultsFile(args.out, append=args.resume)
     outcomes: list[tuple[BatchRequest, BatchResult | None]] = []
     try:
         runner = _runner(args, repo, ctx, None if args.quiet else console)
@@ -97,12 +106,35 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _read_lines(name: str) -> tuple[list[str], str | None]:
-    if name == "-":
-        return sys.stdin.read().splitlines(), None
     try:
-        return Path(name).read_text(encoding="utf-8").splitlines(), None
+        data = _stdin_bytes() if name == "-" else Path(name).read_bytes()
     except OSError as exc:
         return [], f"cannot read {name}: {exc.strerror or exc}"
+    try:
+        return data.decode("utf-8").splitlines(), None
+    except UnicodeDecodeError as exc:
+        where = "standard input" if name == "-" else name
+        return [], f"{where} is not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})"
+
+
+def _stdin_bytes() -> bytes:
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:  # a text stream without bytes underneath (an embedding program's)
+        return sys.stdin.read().encode("utf-8", errors="surrogateescape")
+    data: bytes = raw.read()
+    return data
+
+
+def _repo_problem(repo: Path) -> str | None:
+    return None if repo.is_dir() else f"--repo {str(repo)!r} is not a directory"
+
+
+def _out_problem(out: Path) -> str | None:
+    if out.is_dir():
+        return f"--out {str(out)!r} is a directory; give the results file's path"
+    if out.exists() and not out.is_file():
+        return f"--out {str(out)!r} is not a regular file"
+    return None
 
 
 def _shared_context(repo: Path, console: Console | None) -> ToolContext:

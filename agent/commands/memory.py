@@ -45,9 +45,13 @@ def execute(args: argparse.Namespace) -> int:
     if action == "path":
         print(store.root)
         return 0
-    if action == "show":
-        return _show(store, as_json=args.json)
-    return _search(store, " ".join(args.query), as_json=args.json)
+    try:
+        if action == "show":
+            return _show(store, as_json=args.json)
+        return _search(store, " ".join(args.query), as_json=args.json)
+    except MemoryStoreError as exc:  # an unreadable memory folder: one line, not a traceback
+        print(f"pta memory {action}: {exc}", file=sys.stderr)
+        return 1
 
 
 def _show(store: MemoryStore, *, as_json: bool) -> int:
@@ -70,11 +74,10 @@ def _show(store: MemoryStore, *, as_json: bool) -> int:
 
 
 def _search(store: MemoryStore, query: str, *, as_json: bool) -> int:
-    try:
-        matches = store.search(query)
-    except MemoryStoreError as exc:
-        print(f"pta memory search: {exc}", file=sys.stderr)
+    if not query.split():
+        print("pta memory search: give at least one word to search for", file=sys.stderr)
         return 2
+    matches = store.search(query)
     if as_json:
         print(json.dumps({"query": query, "matches": [vars(m) for m in matches]}, indent=2))
         return 0

@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any, TextIO
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FAKES_DIR = Path(__file__).resolve().parent
@@ -24,6 +25,40 @@ def record_argv(program: str) -> None:
                 "kafka": os.environ.get("KAFKA_BOOTSTRAP_SERVERS"),
             }
             stream.write(json.dumps(record) + "\n")
+
+
+class _DotnetConsole:
+    """A text stream whose writes to a closed pipe are dropped instead of raising."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            pass
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def console_like_dotnet() -> None:
+    """Makes output to a reader that went away vanish, as the .NET console does.
+
+    dotnet/runtime src/libraries/System.Console/src/System/ConsolePal.Unix.cs, ``Write``: on
+    EPIPE "Broken pipe... simply pretend we were successful". A real dotnet, dotnet-trace or
+    stress tool whose parent died keeps running; without this the fake would die at its next
+    line of output and hide the orphan.
+    """
+    sys.stdout = _DotnetConsole(sys.stdout)  # type: ignore[assignment]
+    sys.stderr = _DotnetConsole(sys.stderr)  # type: ignore[assignment]
 
 
 def scaled_sleep(seconds: float) -> None:

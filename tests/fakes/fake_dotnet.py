@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from _common import FAKES_DIR, option, record_argv, scaled_sleep  # noqa: E402
+from _common import FAKES_DIR, console_like_dotnet, option, record_argv, scaled_sleep  # noqa: E402
 
 SUMMARY = {
     "en": ("Build succeeded.", "Build FAILED.", "{} Warning(s)", "{} Error(s)", "Time Elapsed",
@@ -93,6 +93,7 @@ def tool_install(argv: list[str]) -> int:
 
 def main() -> int:
     record_argv("dotnet")
+    console_like_dotnet()
     argv = sys.argv[1:]
     if argv[:1] == ["--version"]:
         print("10.0.100")

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from _common import REPO_ROOT, option, record_argv  # noqa: E402
+from _common import REPO_ROOT, console_like_dotnet, option, record_argv  # noqa: E402
 
 LEVELS = ["LogAlways", "Critical", "Error", "Warning", "Informational", "Verbose"]
 
@@ -187,6 +187,7 @@ def write_converted(source: Path, output: Path, *, broken: bool) -> None:
 
 def main() -> int:
     record_argv("dotnet-trace")
+    console_like_dotnet()
     argv = sys.argv[1:]
     mode = os.environ.get("PTA_FAKE_TRACE_MODE", "normal")
     if mode == "stdin":

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TextIO
 
 sys.path.insert(0, os.path.dirname(os.path.realpath(__file__)))
-from _common import option, record_argv, scaled_sleep  # noqa: E402
+from _common import console_like_dotnet, option, record_argv, scaled_sleep  # noqa: E402
 
 SCENARIOS = (
     "producer producer-idempotent producer-acks-all producer-async producer-async-idempotent "
@@ -301,6 +301,7 @@ def run_scenario(name: str, client: str, minutes: int, mode: str, output: Path,
 
 def main() -> int:
     record_argv("stress")
+    console_like_dotnet()
     argv = sys.argv[1:]
     now = datetime.datetime.now(datetime.UTC).strftime("%H:%M:%S.%f")[:-3]
     say(f"Process started at {now} UTC, PID: {os.getpid()}")  # Program.cs:68, before ParseArgs

@@ -16,7 +16,7 @@ ALLOC = "Allocations"
 CONTENTION = "Contention & Deadlocks"
 RECOMMENDATIONS = "Recommendations"
 
-DEADLOCK_CLAIM = re.compile(r"deadlock is suspected|lock-order deadlock", re.IGNORECASE)
+DEADLOCK_CLAIM = re.compile(r"\*\*(a )?deadlock (is )?suspected|\*\*lock-order deadlock", re.I)
 HANG_CLAIM = re.compile(
     r"\*\*(lock-order deadlock|async hang|sync-over-async starvation)\*\*", re.I
 )
@@ -88,7 +88,7 @@ SEEDS: dict[str, Seed] = {
             "deadlock",
             "is there a deadlock in flush? scenario deadlock",
             (
-                _ev(CONTENTION, r"deadlock is suspected|lock-order deadlock", "the deadlock"),
+                _ev(CONTENTION, DEADLOCK_CLAIM.pattern, "the deadlock"),
                 _ev(CONTENTION, r"SealAllUnderBatchLock|WakeForFlush", "the flush side"),
                 _ev(CONTENTION, r"DrainOnce|TakeReady", "the sender side"),
             ),

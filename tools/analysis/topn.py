@@ -24,7 +24,7 @@ MEASURE_WIDTH = 20
 NO_METHODS_WARNING = "[WARNING] No method calls found"
 
 _FUNCTION = re.compile(r"(.*\..*)(\(.*\))")
-_ROW = re.compile(r"^(\d+)\.\s(.*?)\s+(-?[\d.,]+)%\s+(-?[\d.,]+)%\s*$")
+_ROW = re.compile(r"(\d+)\.\s(.*?)\s+(-?[\d.,]+)%\s+(-?[\d.,]+)%\s*")
 
 
 @dataclass(frozen=True)
@@ -140,7 +140,7 @@ def parse_topn(text: str) -> list[TopRow]:
     """Rows parsed back from the CLI's table (comma decimal separators accepted)."""
     rows = []
     for line in text.splitlines():
-        match = _ROW.match(line)
+        match = _ROW.fullmatch(line)
         if match is None:
             continue
         rank, name, incl, excl = match.groups()

@@ -50,7 +50,7 @@ FIXES = {
     "object": "reuse or pool the object (or make it a struct) instead of allocating per call",
 }
 _ARRAY = re.compile(r"\[,*\]$")
-_FACTORY = re.compile(r"^(Create|New|Make|Allocate|Factory|Build)\w*$")
+_FACTORY = re.compile(r"(Create|New|Make|Allocate|Factory|Build)\w*")
 _NODES = query(
     """
     (object_creation_expression) @new
@@ -140,7 +140,7 @@ def allocation_rule(type_name: str, rule_id: str) -> str:
 def _factory(symbol: Symbol) -> bool:
     """A method whose body is only ``new …`` (a pool's factory): it allocates by design."""
     node = symbol.node
-    if node is None or symbol.kind != "method" or not _FACTORY.match(symbol.name):
+    if node is None or symbol.kind != "method" or not _FACTORY.fullmatch(symbol.name):
         return False
     body = node.child_by_field_name("body") or next(
         (c for c in node.children if c.type == "arrow_expression_clause"), None

@@ -36,7 +36,7 @@ VALUE_TYPES = frozenset(
 _TASK_TYPE = re.compile(r"\b(Value)?Task\b")
 _LITERALS = frozenset({"integer_literal", "real_literal", "boolean_literal", "character_literal"})
 _GUARDS = re.compile(r"\bIsEnabled\b|\bIs(Debug|Trace|Verbose)Enabled\b")
-_DIAGNOSTIC_CALLS = re.compile(r"^(Debug|Trace)\.(Assert|Fail|Write\w*)$|^nameof$")
+_DIAGNOSTIC_CALLS = re.compile(r"(Debug|Trace)\.(Assert|Fail|Write\w*)|nameof")
 
 
 def member(node: Node) -> Node | None:
@@ -194,7 +194,7 @@ def cold_string(node: Node) -> bool:
             return True
         if kind == "object_creation_expression" and _created(parent).endswith("Exception"):
             return True
-        if kind == "invocation_expression" and _DIAGNOSTIC_CALLS.match(
+        if kind == "invocation_expression" and _DIAGNOSTIC_CALLS.fullmatch(
             text(parent.child_by_field_name("function"))
         ):
             return True

@@ -376,7 +376,7 @@ def short_type(type_name: str) -> str:
     aliases = {"System.Byte[]": "byte[]", "System.String": "string", "System.Object": "object"}
     if type_name in aliases:
         return aliases[type_name]
-    generic = re.match(r"^([\w.+]+)`\d+\[(.*)\]$", type_name)
+    generic = re.fullmatch(r"([\w.+]+)`\d+\[(.*)\]", type_name)
     if generic:
         args = ", ".join(a.strip("[] ").rsplit(".", 1)[-1] for a in generic.group(2).split(","))
         return f"{generic.group(1).rsplit('.', 1)[-1]}<{args}>"
