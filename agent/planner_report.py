@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agent.failures import CallFact, missing_data_sentences
+from agent.failures import CallFact, is_build_failure, missing_data_sentences
 
 HOT_ROWS = 10
 """Rows of the hot-method table."""
@@ -53,6 +53,7 @@ def write_report(
         preset, scenario, results, analysis if isinstance(analysis, dict) else None, target_prefix
     )
     parts = [
+        *_build_failure(view),
         _intro(view),
         "## Hot Paths & CPU Time\n" + _hot_paths(view),
         "## Allocations\n" + _allocations(view),
@@ -60,6 +61,31 @@ def write_report(
         "## Recommendations\n" + _recommendations(view),
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def _build_failed(v: _View) -> bool:
+    built = v.results.get("build")
+    if built is None or not built.is_error or "trace_collect" in v.results:
+        return False
+    return is_build_failure("build", built.text)
+
+
+def _build_failure(v: _View) -> list[str]:
+    """The compiler errors, first of all, when the build failed (nothing was traced then)."""
+    built = v.results.get("build")
+    if built is None or not _build_failed(v):
+        return []
+    errors = [line for line in built.text.splitlines() if line.startswith("- ")]
+    if not errors:
+        first = built.text.strip().splitlines()[:1] or ["the build failed"]
+        return [f"**The build failed, so nothing was traced:** {first[0]}"]
+    listed = "\n".join(
+        f"- `{line[2:].split(': ', 1)[0]}`: {line[2:].split(': ', 1)[-1]}" for line in errors
+    )
+    return [
+        "**The build failed, so nothing was traced.** Fix these build errors, then ask "
+        f"again:\n\n{listed}"
+    ]
 
 
 def _intro(v: _View) -> str:
@@ -75,6 +101,8 @@ def _intro(v: _View) -> str:
 
 
 def _missing(v: _View) -> str:
+    if _build_failed(v):
+        return "Not collected: the build failed, so nothing was traced (errors at the top)."
     facts = [CallFact(_tool(k), r.is_error, r.text) for k, r in v.results.items()]
     wanted = ("No trace was collected", "The trace was not analysed")
     sentences = [s for s in missing_data_sentences(facts) if s.startswith(wanted)]
@@ -200,6 +228,8 @@ def _contention(v: _View) -> str:
 
 
 def _recommendations(v: _View) -> str:
+    if _build_failed(v):
+        return "- Fix the build errors listed at the top, then ask again to trace the fixed code."
     if v.analysis is None:
         return f"- Collect the data first. {HOW_TO_COLLECT}"
     lines = _measured_changes(v) + _guideline_findings(v)

@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tools.base import Tool, ToolContext
+from tools.build import refuse_stale_executable
 from tools.dotnet_trace import ensure_dotnet_trace, tool_env
 from tools.errors import ToolError
 from tools.process import RunningProcess, spawn_process
@@ -175,6 +176,7 @@ def trace_collect(args: TraceCollectArgs, ctx: ToolContext) -> TraceCollectResul
 def _plan(args: TraceCollectArgs, ctx: ToolContext, config: TargetConfig) -> _Plan:
     providers = providers_for(args.preset, args.providers)
     executable = Path(ctx.state.get("executable") or config.executable_path(ctx.repo))
+    refuse_stale_executable(ctx, executable)
     if not executable.is_file():
         raise ToolError(
             f"the stress executable {str(executable)!r} does not exist; run the build tool first"
