@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agent.planner_report import StepResult, dig
+from tools.units import human_bytes
 
 FORGET_MAX_LINES = 10
 """Most memory lines one "forget" request removes."""
@@ -124,7 +125,9 @@ def learned_facts(analysis: Any, target_prefix: str) -> list[str]:
     by_type = dig(analysis, "allocations", "by_type") or []
     if by_type and isinstance(by_type[0], dict):
         first = by_type[0]
-        facts.append(f"top allocated type {first.get('type')} ({first.get('bytes')} bytes)")
+        size = first.get("bytes")
+        amount = human_bytes(size) if isinstance(size, int) else "? bytes"
+        facts.append(f"top allocated type {first.get('type')} ({amount})")
     waits = dig(analysis, "contention", "top") or []
     if waits and isinstance(waits[0], dict) and waits[0].get("site"):
         site = str(waits[0]["site"]).split("!", 1)[-1]

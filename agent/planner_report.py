@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.failures import CallFact, is_build_failure, missing_data_sentences
+from tools.units import human_bytes, human_count
 
 HOT_ROWS = 10
 """Rows of the hot-method table."""
@@ -134,7 +135,8 @@ def _hot_paths(v: _View) -> str:
             "Not collected: this trace holds no CPU samples. Ask a CPU question (preset `cpu`) "
             "or about hangs (preset `all`) to record them."
         )
-    lines = [f"{cpu.get('samples', '?')} samples ({cpu.get('managed_samples', '?')} managed)."]
+    managed = _count(cpu.get("managed_samples"))
+    lines = [f"{_count(cpu.get('samples'))} samples ({managed} managed)."]
     share = cpu.get("share")
     if isinstance(share, dict) and share:
         parts = ", ".join(f"{k.replace('_', ' ')} {val}%" for k, val in share.items())
@@ -144,7 +146,7 @@ def _hot_paths(v: _View) -> str:
     for rank, row in enumerate(rows, start=1):
         lines.append(
             f"| {rank} | `{_cell(row.get('name'))}` | {row.get('percent', '?')} "
-            f"| {row.get('samples', '?')} |"
+            f"| {_count(row.get('samples'))} |"
         )
     inclusive = [r for r in (cpu.get("top_inclusive") or []) if isinstance(r, dict)][:5]
     if inclusive:
@@ -172,14 +174,15 @@ def _allocations(v: _View) -> str:
             "(preset `alloc`) to record them."
         )
     lines = [
-        f"{alloc.get('ticks', '?')} allocation samples, about {alloc.get('bytes', '?')} bytes.",
+        f"{_count(alloc.get('ticks'))} allocation samples, about {_bytes(alloc.get('bytes'))}.",
         "",
-        "| Type | Bytes | Samples |",
+        "| Type | Sampled size | Samples |",
         "|---|---|---|",
     ]
     for row in rows:
         lines.append(
-            f"| `{_cell(row.get('type'))}` | {row.get('bytes', '?')} | {row.get('ticks', '?')} |"
+            f"| `{_cell(row.get('type'))}` | {_bytes(row.get('bytes'))} "
+            f"| {_count(row.get('ticks'))} |"
         )
     sites = [s for s in (alloc.get("by_site") or []) if isinstance(s, dict)][:3]
     if sites:
@@ -187,7 +190,7 @@ def _allocations(v: _View) -> str:
         for site in sites:
             lines.append(
                 f"- `{_leaf(site)}` allocates {', '.join(site.get('types') or [])}: "
-                f"{site.get('bytes', '?')} bytes ({site.get('percent', '?')}%)"
+                f"{_bytes(site.get('bytes'))} ({site.get('percent', '?')}%)"
             )
     per_message = alloc.get("per_message_sites")
     if isinstance(per_message, int):
@@ -204,12 +207,12 @@ def _contention(v: _View) -> str:
     lines = []
     if cont.get("events"):
         lines.append(
-            f"{cont.get('events')} lock waits, {cont.get('total_ms', '?')} ms in total, "
+            f"{_count(cont.get('events'))} lock waits, {cont.get('total_ms', '?')} ms in total, "
             f"the longest {cont.get('max_ms', '?')} ms."
         )
         for entry in [e for e in (cont.get("top") or []) if isinstance(e, dict)][:5]:
             lines.append(
-                f"- `{entry.get('site', _leaf(entry))}`: {entry.get('events', '?')} waits, "
+                f"- `{entry.get('site', _leaf(entry))}`: {_count(entry.get('events'))} waits, "
                 f"{entry.get('total_ms', '?')} ms, longest {entry.get('max_ms', '?')} ms"
             )
     elif cont.get("collected") is False or v.preset in ("cpu", "alloc"):
@@ -297,6 +300,14 @@ def _guideline_findings(v: _View) -> list[str]:
 def _leaf(entry: dict[str, Any]) -> str:
     frames = entry.get("frames") or entry.get("stack")
     return str(frames[-1]) if isinstance(frames, list) and frames else "?"
+
+
+def _count(value: Any) -> str:
+    return human_count(value) if isinstance(value, int | float) else "?"
+
+
+def _bytes(value: Any) -> str:
+    return human_bytes(value) if isinstance(value, int | float) else "? bytes"
 
 
 def _cell(value: Any) -> str:

@@ -48,9 +48,12 @@ class ConvertSpeedscopeResult(BaseModel):
     note: str | None = Field(default=None, description="Why the native writer was used.")
 
 
-def speedscope_output(trace: Path) -> Path:
-    """`Path.ChangeExtension(trace, "speedscope.json")`, as dotnet-trace names it."""
-    return trace.with_suffix(".speedscope.json")
+def speedscope_output(ctx: ToolContext, trace: Path) -> Path:
+    """``<work>/speedscope/<trace stem>.speedscope.json``: under the run's work folder, never
+    beside an input trace that may lie outside the repository (dotnet-trace's own naming)."""
+    folder = ctx.work_dir / "speedscope"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / Path(trace.name).with_suffix(".speedscope.json").name
 
 
 def convert_speedscope(args: ConvertSpeedscopeArgs, ctx: ToolContext) -> ConvertSpeedscopeResult:
@@ -59,7 +62,7 @@ def convert_speedscope(args: ConvertSpeedscopeArgs, ctx: ToolContext) -> Convert
     missing or fails. The JSON is never returned, only its path and a compact summary.
     """
     trace = resolve_trace(ctx, args.trace_path)
-    out = speedscope_output(trace)
+    out = speedscope_output(ctx, trace)
     executable = find_dotnet_trace()
     note = "dotnet-trace is not installed; written natively"
     if executable is not None:
@@ -87,8 +90,9 @@ def convert_speedscope(args: ConvertSpeedscopeArgs, ctx: ToolContext) -> Convert
     if events > MAX_EVENTED_EVENTS:
         raise ToolError(
             f"{note}, but not for this trace: its speedscope file would hold about {events:,} "
-            "events (gigabytes of JSON). Use analyze_trace's tables, or `pta analyze --folded` "
-            "(speedscope opens folded stacks too)."
+            "events (gigabytes of JSON). Call analyze_trace for the hot paths instead; for a "
+            "flame graph, tell the user to run `pta analyze TRACE --folded` and open the "
+            "folded file in speedscope."
         )
     write_speedscope(samples_of(scan), out)
     return _result(out, "native", args.top, note)

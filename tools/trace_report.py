@@ -17,6 +17,7 @@ from tools.base import Tool, ToolContext
 from tools.dotnet_trace import find_dotnet_trace, tool_env
 from tools.errors import ToolError
 from tools.nettrace.model import TraceFormatError
+from tools.trace_files import resolve_trace_path
 
 REPORT_TIMEOUT_S = 180
 TEXT_MAX_CHARS = 4000
@@ -52,11 +53,7 @@ class TraceReportResult(BaseModel):
 
 def resolve_trace(ctx: ToolContext, trace_path: str) -> Path:
     """An existing trace file; relative paths resolve against the repository."""
-    path = Path(trace_path).expanduser()
-    path = path if path.is_absolute() else ctx.repo / path
-    if not path.is_file():
-        raise ToolError(f"trace file {trace_path!r} does not exist")
-    return path
+    return resolve_trace_path(ctx, trace_path)
 
 
 def trace_report_piped(args: TraceReportArgs, ctx: ToolContext) -> TraceReportResult:

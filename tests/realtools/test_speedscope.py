@@ -133,8 +133,9 @@ def test_convert_tool_uses_dotnet_trace_and_returns_only_a_summary(
     """`convert <file> --format Speedscope -o <out>`; the result is small, never the JSON."""
     result = convert_speedscope(ConvertSpeedscopeArgs(trace_path=str(fakes.trace)), make_ctx(repo))
     [call] = fakes.calls("dotnet-trace")
-    out = fakes.trace.with_suffix(".speedscope.json")
-    target = str(fakes.trace.with_suffix(".json"))  # the CLI turns it into .speedscope.json
+    out = repo / ".perf-trace-analyzer" / "speedscope" / "source-trace.speedscope.json"
+    target = str(out.with_name("source-trace.json"))  # the CLI makes it .speedscope.json
+    assert not fakes.trace.with_suffix(".speedscope.json").exists()  # never beside the input
     assert call["argv"] == ["convert", str(fakes.trace), "--format", "Speedscope", "-o", target]
     assert result.source == "dotnet-trace" and result.speedscope_path == str(out)
     assert len(result.top_self) == 15 and result.threads
@@ -187,6 +188,6 @@ def test_a_trace_too_big_for_an_evented_file_gets_a_clear_error(
 
     fakes.remove("dotnet-trace")
     monkeypatch.setattr(cpu, "MAX_EVENTED_EVENTS", 10)
-    with pytest.raises(ToolError, match=r"would hold about [\d,]+ events.*--folded"):
+    with pytest.raises(ToolError, match=r"would hold about [\d,]+ events.*Call analyze_trace"):
         convert_speedscope(ConvertSpeedscopeArgs(trace_path=str(fakes.trace)), make_ctx(repo))
     assert not Path(str(fakes.trace)).with_suffix(".speedscope.json").exists()
