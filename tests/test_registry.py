@@ -54,7 +54,8 @@ def test_definition_has_description_and_object_schema(registry: ToolRegistry) ->
     [definition] = registry.anthropic_definitions()
     assert definition["name"] == "echo"
     assert definition["description"] == (
-        "Echo the text back. Use it to test the registry; the second paragraph reaches the model too."
+        "Echo the text back. Use it to test the registry; the second paragraph reaches the "
+        "model too."
     )
     schema = definition["input_schema"]
     assert schema["type"] == "object"

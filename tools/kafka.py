@@ -74,7 +74,9 @@ def start_kafka(args: StartKafkaArgs, ctx: ToolContext) -> StartKafkaResult:
     """Make sure a Kafka broker answers a real ApiVersions request, starting one only if needed.
     Reuses a broker on the bootstrap address or a running Kafka container, else runs the target
     repository's start-kafka script or compose file, else starts apache/kafka (KRaft, single node)
-    with Docker. Sets the bootstrap address for trace_collect.
+    with Docker. Call it before trace_collect; skip it when the question is about an existing
+    .nettrace file. Returns the bootstrap address (trace_collect uses it) and how the broker
+    was found or started.
     """
     config = load_target_config(ctx.repo)
     bootstrap = config.bootstrap_address(args.bootstrap)

@@ -57,9 +57,12 @@ def speedscope_output(ctx: ToolContext, trace: Path) -> Path:
 
 
 def convert_speedscope(args: ConvertSpeedscopeArgs, ctx: ToolContext) -> ConvertSpeedscopeResult:
-    """Convert a trace to a speedscope flame-graph file and summarise it (top frames, threads).
-    Uses `dotnet-trace convert --format Speedscope`, or the native writer when the SDK tool is
-    missing or fails. The JSON is never returned, only its path and a compact summary.
+    """Convert a trace to a speedscope flame-graph file for a person to open at speedscope.app.
+    Use it only when the user wants a flame graph to look at; for the analysis itself call
+    analyze_trace (the same hot paths, plus allocations, contention and deadlocks). It runs
+    `dotnet-trace convert --format Speedscope`, or the native writer when that tool is missing
+    or fails, and writes under the run's work folder. The result holds the file's path and size
+    and a short summary (top frames by self and inclusive time, busiest threads), never the JSON.
     """
     trace = resolve_trace(ctx, args.trace_path)
     out = speedscope_output(ctx, trace)
