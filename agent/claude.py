@@ -21,7 +21,7 @@ from anthropic.types import Model
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
-from agent.model import Block, Message, ModelError, ModelListener, ModelTurn, Usage
+from agent.model import Block, Message, ModelError, ModelListener, ModelTurn, SystemPrompt, Usage
 from agent.pricing import cost_usd
 
 DEFAULT_MAX_TOKENS = 16_000
@@ -100,7 +100,7 @@ class ClaudeModel:
     def create(
         self,
         *,
-        system: str,
+        system: SystemPrompt,
         messages: list[Message],
         tools: list[dict[str, Any]],
         listener: ModelListener,
@@ -109,7 +109,7 @@ class ClaudeModel:
         params: dict[str, Any] = {
             "model": self._model,
             "max_tokens": self._max_tokens,
-            "system": [{"type": "text", "text": system, "cache_control": _CACHE}],
+            "system": _system_blocks(system),
             "tools": _cached_tools(tools),
             "messages": _cached_messages(messages),
         }
@@ -214,6 +214,20 @@ def _reason(error: BaseException | None) -> str:
         kind = _stream_error_type(error) or type(error).__name__
         return f"HTTP {error.status_code} {kind}"
     return type(error).__name__ if error else "unknown error"
+
+
+def _system_blocks(system: SystemPrompt) -> list[dict[str, Any]]:
+    """The system blocks, the cache breakpoint after the first (static) one.
+
+    The per-run part (date, repository, memory) comes after the breakpoint, so a memory edit or
+    a new day does not rewrite the cached instructions; the newest message's breakpoint covers
+    the per-run part within a run.
+    """
+    parts = [system] if isinstance(system, str) else [p for p in system if p]
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": text} for text in parts]
+    if blocks:
+        blocks[0]["cache_control"] = _CACHE
+    return blocks
 
 
 def _cached_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -15,6 +15,10 @@ Block = dict[str, Any]
 Message = dict[str, Any]
 """One message: ``{"role": "user" | "assistant", "content": [Block, …]}``."""
 
+SystemPrompt = str | list[str]
+"""The system prompt, or its parts in order: the static instructions first (the same for every
+run, so a cache breakpoint after them serves later runs), then the per-run part."""
+
 
 class ModelError(Exception):
     """The model could not be called (API error after retries, bad credentials)."""
@@ -90,7 +94,7 @@ class ModelClient(Protocol):
     def create(
         self,
         *,
-        system: str,
+        system: SystemPrompt,
         messages: list[Message],
         tools: list[dict[str, Any]],
         listener: ModelListener,

@@ -89,12 +89,14 @@ def topic_file(preset: str) -> str:
 
 
 def index_link(preset: str, results: dict[str, StepResult]) -> dict[str, Any] | None:
-    """The MEMORY.md line linking the preset's topic file, unless MEMORY.md already links it."""
+    """The MEMORY.md line linking the preset's topic file, unless the listing read_memory gave
+    at the start says MEMORY.md already links it."""
     topic, about = TOPICS[preset]
     memory = results.get("read_memory")
-    known = memory.data.get("content") if memory and isinstance(memory.data, dict) else None
-    if isinstance(known, str) and f"({topic})" in known:
-        return None
+    files = memory.data.get("files") if memory and isinstance(memory.data, dict) else None
+    for entry in files if isinstance(files, list) else []:
+        if isinstance(entry, dict) and entry.get("path") == topic and entry.get("linked"):
+            return None
     return {"path": "MEMORY.md", "mode": "append", "content": f"- [{topic}]({topic}): {about}"}
 
 

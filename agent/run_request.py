@@ -27,10 +27,19 @@ from agent.model import ModelClient
 from agent.planner import PlaybookPlanner
 from agent.progress import ConsoleObserver, FanOut, TranscriptObserver
 from agent.report import REPORT_HEADINGS, complete_sections, split_sections
-from memory import MemoryStore, TranscriptWriter, atomic_write, sessions_dir
+from memory import (
+    MEMORY_INDEX_MAX_CHARS,
+    MEMORY_INDEX_MAX_LINES,
+    MemoryStore,
+    TranscriptWriter,
+    atomic_write,
+    sessions_dir,
+)
 from tools.base import ToolContext, ToolRegistry
 from tools.catalog import default_registry
+from tools.memory_tools import RUNNING_TRANSCRIPT_KEY
 from tools.process import run_process
+from tools.source.rules import rules_from_text
 
 CLAUDE_MD_MAX_CHARS = 12_000
 """How much of the target repository's CLAUDE.md goes into the system prompt."""
@@ -109,6 +118,7 @@ def run_request(
         screen.note("Using the offline playbook planner (no ANTHROPIC_API_KEY, or --offline).")
     ctx = ctx or build_context(repo, screen)
     with TranscriptWriter(sessions_dir(repo)) as transcript:
+        ctx.state[RUNNING_TRANSCRIPT_KEY] = str(transcript.path)  # searches skip this run's own
         observers: list[LoopObserver] = [TranscriptObserver(transcript)]
         observers += [screen] if screen is not None else []
         transcript.write("request", request=request, model=chosen.name, repo=str(repo))
@@ -162,8 +172,10 @@ def build_context(repo: Path, screen: ConsoleObserver | None) -> ToolContext:
     return ctx
 
 
-def system_prompt(repo: Path) -> str:
-    """The system prompt for ``repo``: rules, MEMORY.md (first 200 lines), its CLAUDE.md."""
+def system_prompt(repo: Path) -> list[str]:
+    """The system prompt for ``repo`` in two parts: the static instructions, the same for every
+    run and so cached across runs, then this run's part (repository, date, the target's rules
+    from its CLAUDE.md or the defaults, MEMORY.md), which changes with every memory edit."""
     store = MemoryStore.for_repo(repo)
     index = store.index()
     claude_md = ""
@@ -172,17 +184,21 @@ def system_prompt(repo: Path) -> str:
         claude_md = claude_path.read_text(encoding="utf-8", errors="replace")
         if len(claude_md) > CLAUDE_MD_MAX_CHARS:
             claude_md = claude_md[:CLAUDE_MD_MAX_CHARS] + "\n[CLAUDE.md cut here; read it for more]"
-    return prompts.render(
-        "system",
+    per_run = prompts.render(
+        "system_run",
         repo=str(repo),
         today=dt.date.today().isoformat(),
         memory_root=str(store.root),
         memory_index=index.text,
         memory_truncated=index.truncated,
         memory_total_lines=index.total_lines,
+        memory_shown_lines=len(index.text.splitlines()),
+        memory_max_lines=MEMORY_INDEX_MAX_LINES,
+        memory_max_chars=f"{MEMORY_INDEX_MAX_CHARS:,}",
         claude_md=claude_md,
-        target_rules="",
+        claude_md_states_rules=bool(claude_md and rules_from_text(claude_md, "CLAUDE.md")),
     )
+    return [prompts.render("system"), per_run]
 
 
 def _outcome(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -19,6 +20,10 @@ MEMORY_INDEX = "MEMORY.md"
 
 MEMORY_INDEX_MAX_LINES = 200
 """The most lines MEMORY.md may hold (Claude Code loads the first 200 lines of it)."""
+
+MEMORY_INDEX_MAX_CHARS = 10_000
+"""The most characters MEMORY.md may hold (about 2,500 tokens of every prompt; Claude Code
+itself stops reading at 25,000): long lines must not turn the index into a dump."""
 
 MEMORY_DIR_ENV = "PTA_MEMORY_DIR"
 """Environment variable that overrides the memory root."""
@@ -133,13 +138,21 @@ class MemoryStore:
             raise MemoryStoreError(f"Memory file {relative!r} does not exist. Files: {known}.")
         return path.read_text(encoding="utf-8", errors="replace")
 
-    def index(self, max_lines: int = MEMORY_INDEX_MAX_LINES) -> IndexView:
-        """MEMORY.md cut to its first ``max_lines`` lines (empty when there is none)."""
+    def index(
+        self, max_lines: int = MEMORY_INDEX_MAX_LINES, max_chars: int = MEMORY_INDEX_MAX_CHARS
+    ) -> IndexView:
+        """MEMORY.md cut to its first ``max_lines`` whole lines within ``max_chars``."""
         path = self.root / MEMORY_INDEX
         if not path.is_file():
             return IndexView("", 0, False)
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-        return IndexView("\n".join(lines[:max_lines]), len(lines), len(lines) > max_lines)
+        kept, used = [], 0
+        for line in lines[:max_lines]:
+            used += len(line) + 1
+            if used > max_chars:
+                break
+            kept.append(line)
+        return IndexView("\n".join(kept), len(lines), len(kept) < len(lines))
 
     def write(
         self,
@@ -168,15 +181,20 @@ class MemoryStore:
             raise MemoryStoreError(f"Could not write {relative}: {exc}") from exc
         return f"{_PAST[mode]} {relative} ({len(text.splitlines())} lines)."
 
-    def search(self, query: str, *, limit: int = SEARCH_MAX_MATCHES) -> list[SearchMatch]:
-        """Lines containing every word of ``query`` (case-insensitive): topics, then transcripts."""
+    def search(
+        self, query: str, *, limit: int = SEARCH_MAX_MATCHES, skip: Collection[str] = ()
+    ) -> list[SearchMatch]:
+        """Lines containing every word of ``query`` (case-insensitive): topics, then transcripts.
+
+        ``skip`` names transcripts to leave out (the running session's own).
+        """
         words = [w.lower() for w in query.split() if w]
         if not words:
             raise MemoryStoreError("Give at least one word to search for.")
         matches = _search_folder(self.root, "*.md", "memory", words, limit)
         if self.transcripts is not None and len(matches) < limit:
             matches += _search_folder(
-                self.transcripts, "*.jsonl", "transcript", words, limit - len(matches)
+                self.transcripts, "*.jsonl", "transcript", words, limit - len(matches), skip
             )
         return matches
 
@@ -238,6 +256,12 @@ def _check_limits(relative: str, text: str) -> None:
             "Keep MEMORY.md a short index: move the detail into a topic file "
             "(e.g. allocations.md) and link it from MEMORY.md."
         )
+    if Path(relative).as_posix() == MEMORY_INDEX and len(text) > MEMORY_INDEX_MAX_CHARS:
+        raise MemoryStoreError(
+            f"MEMORY.md would have {len(text)} characters; the limit is "
+            f"{MEMORY_INDEX_MAX_CHARS}. Keep MEMORY.md a short index: move the detail into a "
+            "topic file (e.g. allocations.md) and link it from MEMORY.md."
+        )
 
 
 def atomic_write(path: Path, text: str) -> None:
@@ -261,12 +285,13 @@ def _search_folder(
     source: Literal["memory", "transcript"],
     words: list[str],
     limit: int,
+    skip: Collection[str] = (),
 ) -> list[SearchMatch]:
     if not folder.is_dir() or limit <= 0:
         return []
     found: list[SearchMatch] = []
     for path in sorted(folder.rglob(pattern), reverse=source == "transcript"):
-        if not path.is_file():
+        if not path.is_file() or path.name in skip:
             continue
         with path.open(encoding="utf-8", errors="replace") as handle:
             for number, line in enumerate(handle, start=1):
