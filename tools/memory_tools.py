@@ -177,12 +177,13 @@ class WriteMemoryResult(BaseModel):
 
 def write_memory(args: WriteMemoryArgs, ctx: ToolContext) -> WriteMemoryResult:
     """Create, replace, append to, edit (str_replace) or delete one project memory file.
-    Save stable, verified facts only: hot methods, allocation sites, contention points,
-    provider sets and configurations that reproduce a problem; never one-off state (PIDs,
+    Use it once an investigation has verified something worth keeping (hot methods, allocation
+    sites, contention points, provider sets and configurations that reproduce a problem), or at
+    once when the user says "remember …" or "forget …"; never for one-off state (PIDs,
     temporary paths) or guesses. Put the detail in a topic file, one dated line per finding
-    (e.g. allocations.md), and keep MEMORY.md a short index that links it: a MEMORY.md over
-    200 lines or 10,000 characters is refused. Use append for a new finding and str_replace to
-    correct one; the result gives the file's line count after the edit.
+    (e.g. allocations.md), and keep MEMORY.md a short index that links it: a MEMORY.md over 200
+    lines or 10,000 characters is refused. Append a new finding, str_replace to correct one;
+    the result gives the file's line count after the edit.
     """
     store = MemoryStore.for_repo(ctx.repo)
     try:

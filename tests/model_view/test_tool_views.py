@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,8 @@ from tests.model_view.conftest import tool_results, tool_use
 from tests.test_claude_adapter import FakeApi, claude, ok
 from tools.analysis.cpu import stack_samples
 from tools.analysis.topn import render_topn, topn_of_trace, topn_rows
+from tools.analyze_result import DETAIL_FRAMES, SUMMARY_FRAMES
+from tools.analyze_tool import ANALYZE_TRACE_TOOL
 from tools.base import ToolContext
 from tools.catalog import default_registry
 
@@ -63,3 +66,22 @@ def test_each_trace_tool_says_when_another_fits_better() -> None:
     assert "Prefer it to trace_report_piped" in tools["analyze_trace"]
     assert "for everything else call analyze_trace" in tools["trace_report_piped"]
     assert "call analyze_trace" in tools["convert_speedscope"]
+
+
+WHEN_NOT = re.compile(r"\b(not|only when|only|instead|skip|never)\b", re.IGNORECASE)
+
+
+def test_every_tool_says_what_when_when_not_and_what_it_returns() -> None:
+    """3-5 sentences each, the whole docstring: a 'use it' and a 'not / instead' part."""
+    for tool in default_registry():
+        sentences = re.split(r"(?<=[.!?])\s+(?=[A-Z`])", tool.description)
+        assert 3 <= len(sentences) <= 5, (tool.name, sentences)
+        assert re.search(r"\b(Use it|Call it|Give|Prefer it)\b", tool.description), tool.name
+        assert WHEN_NOT.search(tool.description), tool.name
+        assert re.search(r"\b(result|[Rr]eturns?)\b", tool.description), tool.name
+
+
+def test_analyze_trace_says_the_frame_counts_it_keeps() -> None:
+    """The description names the frames per stack the code keeps (summary and detail)."""
+    description = ANALYZE_TRACE_TOOL.description
+    assert f"the {SUMMARY_FRAMES} frames nearest the leaf ({DETAIL_FRAMES} for" in description

@@ -96,8 +96,8 @@ def check_guidelines(args: CheckGuidelinesArgs, ctx: ToolContext) -> CheckGuidel
     params/ToArray/ToList, string formatting, Task.Run, allocation in loops, exceptions as
     control flow, boxing. Use it on the hot methods find_source located, to tie a
     recommendation to the repository's own rule; a finding in code the trace shows cold is
-    not worth a change. Each finding gives rule, file:line, the line and why it matters;
-    comments and strings never produce findings.
+    not worth a change. The result lists each finding: rule, file:line, the line and why it
+    matters; comments and strings never produce findings.
     """
     index = get_index(ctx)
     rules = ctx.state.get(RULES_STATE_KEY)
