@@ -21,7 +21,16 @@ from anthropic.types import Model
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
-from agent.model import Block, Message, ModelError, ModelListener, ModelTurn, SystemPrompt, Usage
+from agent.model import (
+    Block,
+    Effort,
+    Message,
+    ModelError,
+    ModelListener,
+    ModelTurn,
+    SystemPrompt,
+    Usage,
+)
 from agent.pricing import cost_usd
 
 DEFAULT_MAX_TOKENS = 16_000
@@ -68,6 +77,7 @@ class ClaudeModel:
         sleep: how to wait between attempts (tests inject a recorder).
         wait_initial_s: the first backoff wait; it doubles each attempt, plus jitter.
         wait_max_s: the longest backoff wait.
+        effort: ``output_config.effort`` (low … max); None sends none: the model's default.
     """
 
     def __init__(
@@ -80,6 +90,7 @@ class ClaudeModel:
         sleep: Callable[[float], None] = time.sleep,
         wait_initial_s: float = 2.0,
         wait_max_s: float = 60.0,
+        effort: Effort | None = None,
     ) -> None:
         self._client = client
         self._model = model
@@ -87,6 +98,7 @@ class ClaudeModel:
         self._max_attempts = max_attempts
         self._sleep = sleep
         self._backoff = wait_exponential_jitter(multiplier=wait_initial_s, max=wait_max_s, jitter=1)
+        self._effort = effort
 
     @property
     def name(self) -> str:
@@ -113,6 +125,8 @@ class ClaudeModel:
             "tools": _cached_tools(tools),
             "messages": _cached_messages(messages),
         }
+        if self._effort is not None:
+            params["output_config"] = {"effort": self._effort}
 
         def attempt() -> ApiMessage:
             with self._client.messages.stream(**params) as stream:

@@ -23,7 +23,7 @@ import prompts
 from agent.docker_env import docker_from_env
 from agent.failures import CallFact, missing_data_sentences
 from agent.loop import AgentState, LoopObserver, RunResult, ToolCallRecord, run
-from agent.model import ModelClient
+from agent.model import Effort, ModelClient
 from agent.planner import PlaybookPlanner
 from agent.progress import ConsoleObserver, FanOut, TranscriptObserver
 from agent.report import REPORT_HEADINGS, complete_sections, split_sections
@@ -95,6 +95,7 @@ def run_request(
     model: ModelClient | None = None,
     registry: ToolRegistry | None = None,
     console: Console | None = None,
+    effort: Effort | None = None,
 ) -> RunOutcome:
     """Investigates ``request`` on ``repo`` and returns the outcome (never raises for API errors).
 
@@ -108,10 +109,11 @@ def run_request(
         model: a ready model (tests, batch); overrides ``offline`` and ``model_name``.
         registry: the tools (``default_registry()`` when None).
         console: where progress goes (a stderr console); None for no progress output.
+        effort: Claude's effort level; None leaves the model's default (the planner ignores it).
     """
     started = time.monotonic()
     repo = repo.resolve()
-    chosen = model or choose_model(offline=offline, model_name=model_name, repo=repo)
+    chosen = model or choose_model(offline=offline, model_name=model_name, repo=repo, effort=effort)
     is_offline = isinstance(chosen, PlaybookPlanner)
     screen = ConsoleObserver(console) if console is not None else None
     if screen is not None and is_offline:
@@ -153,15 +155,20 @@ def run_request(
     return outcome
 
 
-def choose_model(*, offline: bool, model_name: str | None, repo: Path) -> ModelClient:
-    """Claude when a key is set and not offline; the playbook planner otherwise."""
+def choose_model(
+    *, offline: bool, model_name: str | None, repo: Path, effort: Effort | None = None
+) -> ModelClient:
+    """Claude when a key is set and not offline; the playbook planner otherwise.
+
+    ``effort`` goes to Claude as ``output_config.effort``; None leaves the model's default.
+    """
     if offline or not os.environ.get("ANTHROPIC_API_KEY"):
         return PlaybookPlanner(repo=repo)
     # Imported here: the SDK takes seconds to import and offline runs never need it.
     from agent.claude import ClaudeModel, make_client, newest_opus_model
 
     name = model_name or os.environ.get("PTA_MODEL") or newest_opus_model()
-    return ClaudeModel(make_client(), model=name)
+    return ClaudeModel(make_client(), model=name, effort=effort)
 
 
 def build_context(repo: Path, screen: ConsoleObserver | None) -> ToolContext:

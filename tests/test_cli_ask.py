@@ -176,7 +176,7 @@ def test_persistent_overload_exits_1_with_a_clear_message(
     model = ClaudeModel(client, model="claude-opus-5-5", max_attempts=3, sleep=waits.append)
     args = argparse.Namespace(
         request="why is flush slow?", prompt=None, repo=tmp_path, model=None, offline=False,
-        json=False, max_turns=5, quiet=False,
+        json=False, max_turns=5, quiet=False, effort=None,
     )  # fmt: skip
     assert ask.execute(args, model=model) == 1
     captured = capsys.readouterr()
