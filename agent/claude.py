@@ -21,7 +21,16 @@ from anthropic.types import Model
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
-from agent.model import Block, Message, ModelError, ModelListener, ModelTurn, Usage
+from agent.model import (
+    Block,
+    Effort,
+    Message,
+    ModelError,
+    ModelListener,
+    ModelTurn,
+    SystemPrompt,
+    Usage,
+)
 from agent.pricing import cost_usd
 
 DEFAULT_MAX_TOKENS = 16_000
@@ -68,6 +77,7 @@ class ClaudeModel:
         sleep: how to wait between attempts (tests inject a recorder).
         wait_initial_s: the first backoff wait; it doubles each attempt, plus jitter.
         wait_max_s: the longest backoff wait.
+        effort: ``output_config.effort`` (low … max); None sends none: the model's default.
     """
 
     def __init__(
@@ -80,6 +90,7 @@ class ClaudeModel:
         sleep: Callable[[float], None] = time.sleep,
         wait_initial_s: float = 2.0,
         wait_max_s: float = 60.0,
+        effort: Effort | None = None,
     ) -> None:
         self._client = client
         self._model = model
@@ -87,6 +98,7 @@ class ClaudeModel:
         self._max_attempts = max_attempts
         self._sleep = sleep
         self._backoff = wait_exponential_jitter(multiplier=wait_initial_s, max=wait_max_s, jitter=1)
+        self._effort = effort
 
     @property
     def name(self) -> str:
@@ -100,7 +112,7 @@ class ClaudeModel:
     def create(
         self,
         *,
-        system: str,
+        system: SystemPrompt,
         messages: list[Message],
         tools: list[dict[str, Any]],
         listener: ModelListener,
@@ -109,10 +121,12 @@ class ClaudeModel:
         params: dict[str, Any] = {
             "model": self._model,
             "max_tokens": self._max_tokens,
-            "system": [{"type": "text", "text": system, "cache_control": _CACHE}],
+            "system": _system_blocks(system),
             "tools": _cached_tools(tools),
             "messages": _cached_messages(messages),
         }
+        if self._effort is not None:
+            params["output_config"] = {"effort": self._effort}
 
         def attempt() -> ModelTurn:
             with self._client.messages.stream(**params) as stream:
@@ -254,6 +268,20 @@ def _reason(error: BaseException | None) -> str:
     if isinstance(error, MalformedStream):
         return f"malformed stream: {str(error)[:120]}"
     return type(error).__name__ if error else "unknown error"
+
+
+def _system_blocks(system: SystemPrompt) -> list[dict[str, Any]]:
+    """The system blocks, the cache breakpoint after the first (static) one.
+
+    The per-run part (date, repository, memory) comes after the breakpoint, so a memory edit or
+    a new day does not rewrite the cached instructions; the newest message's breakpoint covers
+    the per-run part within a run.
+    """
+    parts = [system] if isinstance(system, str) else [p for p in system if p]
+    blocks: list[dict[str, Any]] = [{"type": "text", "text": text} for text in parts]
+    if blocks:
+        blocks[0]["cache_control"] = _CACHE
+    return blocks
 
 
 def _cached_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:

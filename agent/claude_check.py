@@ -63,9 +63,13 @@ def parse_frontmatter(text: str) -> dict[str, Any]:
 
 
 def check_install(repo: Path, registry: ToolRegistry) -> list[Check]:
-    """Every check of the setup in ``repo``, in order; later checks are skipped when blocked."""
+    """Every check of the setup in ``repo``, in order; later checks are skipped when blocked.
+
+    The server entry is the one the agent file defines inline, else the ``.mcp.json`` one.
+    """
     checks = [_check_agent_file(repo, registry)]
-    entry_check, entry = _check_mcp_json(repo)
+    scoped = _scoped_entry(repo)
+    entry_check, entry = _check_entry(scoped) if scoped is not None else _check_mcp_json(repo)
     checks.append(entry_check)
     if entry is not None:
         checks.append(_check_server(entry, registry))
@@ -103,6 +107,29 @@ def _frontmatter_problems(meta: dict[str, Any], registry: ToolRegistry) -> list[
     if missing:
         problems.append(f"tools lacks {', '.join(missing)}")
     return problems
+
+
+def _scoped_entry(repo: Path) -> dict[str, Any] | None:
+    """Our server as the agent file's ``mcpServers`` defines it inline, or None."""
+    try:
+        meta = parse_frontmatter((repo / AGENT_RELATIVE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    servers = meta.get("mcpServers")
+    for item in servers if isinstance(servers, list) else []:
+        if isinstance(item, dict) and isinstance(item.get(SERVER_NAME), dict):
+            entry: dict[str, Any] = item[SERVER_NAME]
+            return entry
+    return None
+
+
+def _check_entry(entry: dict[str, Any]) -> tuple[Check, dict[str, Any] | None]:
+    name = f"agent-scoped MCP server {SERVER_NAME!r}"
+    command = entry.get("command")
+    if not isinstance(command, str) or shutil.which(command) is None:
+        return Check(name, False, f"command {command!r} is not an executable"), None
+    args = entry.get("args", [])
+    return Check(name, True, " ".join([command, *map(str, args)])), entry
 
 
 def _check_mcp_json(repo: Path) -> tuple[Check, dict[str, Any] | None]:

@@ -27,6 +27,14 @@ WHAT_IS_MISSING: dict[str, str] = {
 
 _TRACE_NEEDS = ("build", "start_kafka")
 
+BUILD_FAILURE_OPENINGS = ("The build failed", "The build did not finish", "The build was cancelled")
+"""How the build tool's error starts when dotnet ran and the build failed (tools/build.py)."""
+
+
+def is_build_failure(name: str, error_text: str) -> bool:
+    """Whether a failed call is a build that ran and failed (not a missing SDK, say)."""
+    return name == "build" and error_text.startswith(BUILD_FAILURE_OPENINGS)
+
 
 @dataclass(frozen=True)
 class CallFact:
@@ -50,7 +58,20 @@ def reason_for(name: str, error_text: str) -> str:
         return "Docker is not available on this machine (install or start Docker)"
     if "already failed" in lowered and lowered.startswith("not run"):
         return "the same call kept failing and was stopped"
+    if name == "build" and lowered.startswith("the build failed with"):
+        return _compile_failure(error_text)
     return _first_sentence(error_text)
+
+
+def _compile_failure(error_text: str) -> str:
+    """``the build failed with 2 compiler errors, the first CS1002 at Program.cs:3: ; expected``."""
+    head = error_text.split(",", 1)[0].strip()
+    first = next((line[2:] for line in error_text.splitlines() if line.startswith("- ")), None)
+    if first is None:
+        return head[0].lower() + head[1:]
+    where, _, rest = first.partition(": ")
+    code, _, message = rest.partition(": ")
+    return f"{head[0].lower()}{head[1:]}, the first {code} at {where}: {message}"
 
 
 def missing_data_sentences(calls: Sequence[CallFact]) -> list[str]:
@@ -69,6 +90,8 @@ def missing_data_sentences(calls: Sequence[CallFact]) -> list[str]:
         blocker = next((failed[n] for n in _TRACE_NEEDS if n in failed), None)
         if blocker is not None:
             reason = reason_for(blocker.name, blocker.text)
+            if is_build_failure(blocker.name, blocker.text):
+                reason = "the build failed (its errors are listed above)"
             sentences.append(f"{WHAT_IS_MISSING['trace_collect']}: {reason}.")
     return sentences
 

@@ -36,7 +36,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-from agent.model import Block, Message, ModelClient, ModelError, ModelTurn, Usage, text_block
+from agent.model import (
+    Block,
+    Message,
+    ModelClient,
+    ModelError,
+    ModelTurn,
+    SystemPrompt,
+    Usage,
+    text_block,
+)
 from tools.base import ToolContext, ToolRegistry
 
 REPEATED_FAILURE_LIMIT = 2
@@ -84,7 +93,7 @@ class AgentState:
         nudged_for_answer: whether the model was already asked once for a missing answer.
     """
 
-    system: str
+    system: SystemPrompt
     messages: list[Message]
     turns: int = 0
     usage: Usage = field(default_factory=Usage)
@@ -94,7 +103,7 @@ class AgentState:
     nudged_for_answer: bool = False
 
     @classmethod
-    def start(cls, system: str, request: str) -> AgentState:
+    def start(cls, system: SystemPrompt, request: str) -> AgentState:
         """A fresh state whose first user message is ``request``."""
         return cls(system=system, messages=[{"role": "user", "content": [text_block(request)]}])
 

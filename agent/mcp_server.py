@@ -44,9 +44,6 @@ HEARTBEAT_S = 10.0
 CANCEL_GRACE_S = 15.0
 """How long a cancelled call waits for its tool to stop (the runner kills the process group)."""
 
-STRUCTURED_WARN_CHARS = 80_000
-"""Structured output above this size (about 20k tokens) is logged: tools should stay far below."""
-
 INSTRUCTIONS = (
     "Typed tools of perf-trace-analyzer, an expert .NET performance engineer: start Kafka, "
     "build the stress tests, trace them with dotnet-trace, analyse traces natively (CPU, "
@@ -80,15 +77,17 @@ def mcp_tools(registry: ToolRegistry) -> list[types.Tool]:
 
 
 def call_result(outcome: ToolOutcome) -> types.CallToolResult:
-    """An MCP result for one dispatched call: the capped text plus the structured output."""
+    """An MCP result for one dispatched call: the text and, on success, the same JSON object.
+
+    Both carry what the model sees, cut to the result budget: Claude Code hands the model
+    the structured content (and drops the text), other clients the text.
+    """
     content: list[types.ContentBlock] = [types.TextContent(type="text", text=outcome.text)]
-    if outcome.is_error or outcome.output is None:
+    if outcome.is_error or outcome.structured is None:
         return types.CallToolResult(content=content, is_error=True)
-    structured = outcome.output.model_dump(mode="json", by_alias=True)
-    size = len(outcome.output.model_dump_json())
-    if size > STRUCTURED_WARN_CHARS:
-        log.warning("tool %s returned %d characters of structured output", outcome.tool_name, size)
-    return types.CallToolResult(content=content, structured_content=structured, is_error=False)
+    return types.CallToolResult(
+        content=content, structured_content=outcome.structured, is_error=False
+    )
 
 
 class _ProgressSender:

@@ -7,13 +7,23 @@ the loop keeps can be sent to the API as is and saved in a transcript as is.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 Block = dict[str, Any]
 """One content block in the API's JSON shape (``text``, ``tool_use``, ``tool_result`` …)."""
 
 Message = dict[str, Any]
 """One message: ``{"role": "user" | "assistant", "content": [Block, …]}``."""
+
+Effort = Literal["low", "medium", "high", "xhigh", "max"]
+"""How much effort the model puts into a reply (the Messages API's ``output_config.effort``)."""
+
+EFFORTS: tuple[Effort, ...] = ("low", "medium", "high", "xhigh", "max")
+"""Every effort level, in order (the pinned SDK's ``OutputConfigParam``)."""
+
+SystemPrompt = str | list[str]
+"""The system prompt, or its parts in order: the static instructions first (the same for every
+run, so a cache breakpoint after them serves later runs), then the per-run part."""
 
 
 class ModelError(Exception):
@@ -90,7 +100,7 @@ class ModelClient(Protocol):
     def create(
         self,
         *,
-        system: str,
+        system: SystemPrompt,
         messages: list[Message],
         tools: list[dict[str, Any]],
         listener: ModelListener,

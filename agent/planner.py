@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from agent.model import Message, ModelListener, ModelTurn, Usage, text_block, tool_use_block
+from agent.model import (
+    Message,
+    ModelListener,
+    ModelTurn,
+    SystemPrompt,
+    Usage,
+    text_block,
+    tool_use_block,
+)
 from agent.planner_memory import (
     MemoryRequest,
     forget_edits,
@@ -156,7 +164,7 @@ class PlaybookPlanner:
     def create(
         self,
         *,
-        system: str,
+        system: SystemPrompt,
         messages: list[Message],
         tools: list[dict[str, Any]],
         listener: ModelListener,

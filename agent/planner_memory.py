@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agent.planner_report import StepResult, dig
+from tools.units import human_bytes
 
 FORGET_MAX_LINES = 10
 """Most memory lines one "forget" request removes."""
@@ -88,12 +89,14 @@ def topic_file(preset: str) -> str:
 
 
 def index_link(preset: str, results: dict[str, StepResult]) -> dict[str, Any] | None:
-    """The MEMORY.md line linking the preset's topic file, unless MEMORY.md already links it."""
+    """The MEMORY.md line linking the preset's topic file, unless the listing read_memory gave
+    at the start says MEMORY.md already links it."""
     topic, about = TOPICS[preset]
     memory = results.get("read_memory")
-    known = memory.data.get("content") if memory and isinstance(memory.data, dict) else None
-    if isinstance(known, str) and f"({topic})" in known:
-        return None
+    files = memory.data.get("files") if memory and isinstance(memory.data, dict) else None
+    for entry in files if isinstance(files, list) else []:
+        if isinstance(entry, dict) and entry.get("path") == topic and entry.get("linked"):
+            return None
     return {"path": "MEMORY.md", "mode": "append", "content": f"- [{topic}]({topic}): {about}"}
 
 
@@ -124,7 +127,9 @@ def learned_facts(analysis: Any, target_prefix: str) -> list[str]:
     by_type = dig(analysis, "allocations", "by_type") or []
     if by_type and isinstance(by_type[0], dict):
         first = by_type[0]
-        facts.append(f"top allocated type {first.get('type')} ({first.get('bytes')} bytes)")
+        size = first.get("bytes")
+        amount = human_bytes(size) if isinstance(size, int) else "? bytes"
+        facts.append(f"top allocated type {first.get('type')} ({amount})")
     waits = dig(analysis, "contention", "top") or []
     if waits and isinstance(waits[0], dict) and waits[0].get("site"):
         site = str(waits[0]["site"]).split("!", 1)[-1]

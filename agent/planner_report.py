@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agent.failures import CallFact, missing_data_sentences
+from agent.failures import CallFact, is_build_failure, missing_data_sentences
 from tools.analysis.markdown import recommendation_lines
 from tools.target_config import KAFKA_NOT_NEEDED
+from tools.units import human_bytes, human_count
 
 HOT_ROWS = 10
 """Rows of the hot-method table."""
@@ -66,6 +67,7 @@ def write_report(
         kafka_needed,
     )
     parts = [
+        *_build_failure(view),
         _intro(view),
         "## Hot Paths & CPU Time\n" + _hot_paths(view),
         "## Allocations\n" + _allocations(view),
@@ -73,6 +75,31 @@ def write_report(
         "## Recommendations\n" + _recommendations(view),
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def _build_failed(v: _View) -> bool:
+    built = v.results.get("build")
+    if built is None or not built.is_error or "trace_collect" in v.results:
+        return False
+    return is_build_failure("build", built.text)
+
+
+def _build_failure(v: _View) -> list[str]:
+    """The compiler errors, first of all, when the build failed (nothing was traced then)."""
+    built = v.results.get("build")
+    if built is None or not _build_failed(v):
+        return []
+    errors = [line for line in built.text.splitlines() if line.startswith("- ")]
+    if not errors:
+        first = built.text.strip().splitlines()[:1] or ["the build failed"]
+        return [f"**The build failed, so nothing was traced:** {first[0]}"]
+    listed = "\n".join(
+        f"- `{line[2:].split(': ', 1)[0]}`: {line[2:].split(': ', 1)[-1]}" for line in errors
+    )
+    return [
+        "**The build failed, so nothing was traced.** Fix these build errors, then ask "
+        f"again:\n\n{listed}"
+    ]
 
 
 def _intro(v: _View) -> str:
@@ -93,6 +120,8 @@ def _intro(v: _View) -> str:
 
 
 def _missing(v: _View) -> str:
+    if _build_failed(v):
+        return "Not collected: the build failed, so nothing was traced (errors at the top)."
     facts = [CallFact(_tool(k), r.is_error, r.text) for k, r in v.results.items()]
     wanted = ("No trace was collected", "The trace was not analysed")
     sentences = [s for s in missing_data_sentences(facts) if s.startswith(wanted)]
@@ -124,7 +153,8 @@ def _hot_paths(v: _View) -> str:
             "Not collected: this trace holds no CPU samples. Ask a CPU question (preset `cpu`) "
             "or about hangs (preset `all`) to record them."
         )
-    lines = [f"{cpu.get('samples', '?')} samples ({cpu.get('managed_samples', '?')} managed)."]
+    managed = _count(cpu.get("managed_samples"))
+    lines = [f"{_count(cpu.get('samples'))} samples ({managed} managed)."]
     share = cpu.get("share")
     if isinstance(share, dict) and share:
         parts = ", ".join(f"{k.replace('_', ' ')} {val}%" for k, val in share.items())
@@ -134,7 +164,7 @@ def _hot_paths(v: _View) -> str:
     for rank, row in enumerate(rows, start=1):
         lines.append(
             f"| {rank} | `{_cell(row.get('name'))}` | {row.get('percent', '?')} "
-            f"| {row.get('samples', '?')} |"
+            f"| {_count(row.get('samples'))} |"
         )
     inclusive = [r for r in (cpu.get("top_inclusive") or []) if isinstance(r, dict)][:5]
     if inclusive:
@@ -162,14 +192,15 @@ def _allocations(v: _View) -> str:
             "(preset `alloc`) to record them."
         )
     lines = [
-        f"{alloc.get('ticks', '?')} allocation samples, about {alloc.get('bytes', '?')} bytes.",
+        f"{_count(alloc.get('ticks'))} allocation samples, about {_bytes(alloc.get('bytes'))}.",
         "",
-        "| Type | Bytes | Samples |",
+        "| Type | Sampled size | Samples |",
         "|---|---|---|",
     ]
     for row in rows:
         lines.append(
-            f"| `{_cell(row.get('type'))}` | {row.get('bytes', '?')} | {row.get('ticks', '?')} |"
+            f"| `{_cell(row.get('type'))}` | {_bytes(row.get('bytes'))} "
+            f"| {_count(row.get('ticks'))} |"
         )
     sites = [s for s in (alloc.get("by_site") or []) if isinstance(s, dict)][:3]
     if sites:
@@ -177,7 +208,7 @@ def _allocations(v: _View) -> str:
         for site in sites:
             lines.append(
                 f"- `{_leaf(site)}` allocates {', '.join(site.get('types') or [])}: "
-                f"{site.get('bytes', '?')} bytes ({site.get('percent', '?')}%)"
+                f"{_bytes(site.get('bytes'))} ({site.get('percent', '?')}%)"
             )
     per_message = alloc.get("per_message_sites")
     if isinstance(per_message, int):
@@ -194,12 +225,12 @@ def _contention(v: _View) -> str:
     lines = []
     if cont.get("events"):
         lines.append(
-            f"{cont.get('events')} lock waits, {cont.get('total_ms', '?')} ms in total, "
+            f"{_count(cont.get('events'))} lock waits, {cont.get('total_ms', '?')} ms in total, "
             f"the longest {cont.get('max_ms', '?')} ms."
         )
         for entry in [e for e in (cont.get("top") or []) if isinstance(e, dict)][:5]:
             lines.append(
-                f"- `{entry.get('site', _leaf(entry))}`: {entry.get('events', '?')} waits, "
+                f"- `{entry.get('site', _leaf(entry))}`: {_count(entry.get('events'))} waits, "
                 f"{entry.get('total_ms', '?')} ms, longest {entry.get('max_ms', '?')} ms"
             )
     elif cont.get("collected") is False or v.preset in ("cpu", "alloc"):
@@ -219,6 +250,8 @@ def _contention(v: _View) -> str:
 
 def _recommendations(v: _View) -> str:
     """The analysis's recommendations, rendered as `pta analyze` renders them (one voice)."""
+    if _build_failed(v):
+        return "- Fix the build errors listed at the top, then ask again to trace the fixed code."
     if v.analysis is None:
         return f"- Collect the data first. {HOW_TO_COLLECT}"
     recs = v.analysis.get("source_recommendations")
@@ -235,6 +268,14 @@ def _recommendations(v: _View) -> str:
 def _leaf(entry: dict[str, Any]) -> str:
     frames = entry.get("frames") or entry.get("stack")
     return str(frames[-1]) if isinstance(frames, list) and frames else "?"
+
+
+def _count(value: Any) -> str:
+    return human_count(value) if isinstance(value, int | float) else "?"
+
+
+def _bytes(value: Any) -> str:
+    return human_bytes(value) if isinstance(value, int | float) else "? bytes"
 
 
 def _cell(value: Any) -> str:

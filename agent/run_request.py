@@ -23,15 +23,24 @@ import prompts
 from agent.docker_env import docker_from_env
 from agent.failures import CallFact, missing_data_sentences
 from agent.loop import AgentState, LoopObserver, RunResult, ToolCallRecord, run
-from agent.model import ModelClient
+from agent.model import Effort, ModelClient
 from agent.planner import PlaybookPlanner
 from agent.progress import ConsoleObserver, FanOut, TranscriptObserver
 from agent.report import REPORT_HEADINGS, complete_sections, split_sections
-from memory import MemoryStore, TranscriptWriter, atomic_write, sessions_dir
+from memory import (
+    MEMORY_INDEX_MAX_CHARS,
+    MEMORY_INDEX_MAX_LINES,
+    MemoryStore,
+    TranscriptWriter,
+    atomic_write,
+    sessions_dir,
+)
 from tools.base import ToolContext, ToolRegistry
 from tools.catalog import default_registry
 from tools.errors import ToolError
+from tools.memory_tools import RUNNING_TRANSCRIPT_KEY
 from tools.process import run_process
+from tools.source.rules import rules_from_text
 from tools.target_config import TargetConfig, load_target_config
 
 CLAUDE_MD_MAX_CHARS = 12_000
@@ -88,6 +97,7 @@ def run_request(
     model: ModelClient | None = None,
     registry: ToolRegistry | None = None,
     console: Console | None = None,
+    effort: Effort | None = None,
 ) -> RunOutcome:
     """Investigates ``request`` on ``repo`` and returns the outcome (never raises for API errors).
 
@@ -101,16 +111,18 @@ def run_request(
         model: a ready model (tests, batch); overrides ``offline`` and ``model_name``.
         registry: the tools (``default_registry()`` when None).
         console: where progress goes (a stderr console); None for no progress output.
+        effort: Claude's effort level; None leaves the model's default (the planner ignores it).
     """
     started = time.monotonic()
     repo = repo.resolve()
-    chosen = model or choose_model(offline=offline, model_name=model_name, repo=repo)
+    chosen = model or choose_model(offline=offline, model_name=model_name, repo=repo, effort=effort)
     is_offline = isinstance(chosen, PlaybookPlanner)
     screen = ConsoleObserver(console) if console is not None else None
     if screen is not None and is_offline:
         screen.note("Using the offline playbook planner (no ANTHROPIC_API_KEY, or --offline).")
     ctx = ctx or build_context(repo, screen)
     with TranscriptWriter(sessions_dir(repo)) as transcript:
+        ctx.state[RUNNING_TRANSCRIPT_KEY] = str(transcript.path)  # searches skip this run's own
         observers: list[LoopObserver] = [TranscriptObserver(transcript)]
         observers += [screen] if screen is not None else []
         transcript.write("request", request=request, model=chosen.name, repo=str(repo))
@@ -145,8 +157,13 @@ def run_request(
     return outcome
 
 
-def choose_model(*, offline: bool, model_name: str | None, repo: Path) -> ModelClient:
-    """Claude when a key is set and not offline; the playbook planner otherwise."""
+def choose_model(
+    *, offline: bool, model_name: str | None, repo: Path, effort: Effort | None = None
+) -> ModelClient:
+    """Claude when a key is set and not offline; the playbook planner otherwise.
+
+    ``effort`` goes to Claude as ``output_config.effort``; None leaves the model's default.
+    """
     if offline or not os.environ.get("ANTHROPIC_API_KEY"):
         config = _target_config(repo)
         return PlaybookPlanner(
@@ -160,7 +177,7 @@ def choose_model(*, offline: bool, model_name: str | None, repo: Path) -> ModelC
     from agent.claude import ClaudeModel, make_client, newest_opus_model
 
     name = model_name or os.environ.get("PTA_MODEL") or newest_opus_model()
-    return ClaudeModel(make_client(), model=name)
+    return ClaudeModel(make_client(), model=name, effort=effort)
 
 
 def build_context(repo: Path, screen: ConsoleObserver | None) -> ToolContext:
@@ -171,8 +188,10 @@ def build_context(repo: Path, screen: ConsoleObserver | None) -> ToolContext:
     return ctx
 
 
-def system_prompt(repo: Path) -> str:
-    """The system prompt for ``repo``: rules, MEMORY.md (first 200 lines), its CLAUDE.md."""
+def system_prompt(repo: Path) -> list[str]:
+    """The system prompt for ``repo`` in two parts: the static instructions, the same for every
+    run and so cached across runs, then this run's part (repository, date, the target's rules
+    from its CLAUDE.md or the defaults, MEMORY.md), which changes with every memory edit."""
     store = MemoryStore.for_repo(repo)
     index = store.index()
     claude_md = ""
@@ -181,18 +200,22 @@ def system_prompt(repo: Path) -> str:
         claude_md = claude_path.read_text(encoding="utf-8", errors="replace")
         if len(claude_md) > CLAUDE_MD_MAX_CHARS:
             claude_md = claude_md[:CLAUDE_MD_MAX_CHARS] + "\n[CLAUDE.md cut here; read it for more]"
-    return prompts.render(
-        "system",
+    per_run = prompts.render(
+        "system_run",
         repo=str(repo),
         today=dt.date.today().isoformat(),
         memory_root=str(store.root),
         memory_index=index.text,
         memory_truncated=index.truncated,
         memory_total_lines=index.total_lines,
+        memory_shown_lines=len(index.text.splitlines()),
+        memory_max_lines=MEMORY_INDEX_MAX_LINES,
+        memory_max_chars=f"{MEMORY_INDEX_MAX_CHARS:,}",
         claude_md=claude_md,
-        target_rules="",
+        claude_md_states_rules=bool(claude_md and rules_from_text(claude_md, "CLAUDE.md")),
         needs_kafka=_target_config(repo).needs_kafka,
     )
+    return [prompts.render("system"), per_run]
 
 
 def _target_config(repo: Path) -> TargetConfig:

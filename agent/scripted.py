@@ -11,7 +11,15 @@ import copy
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent.model import Message, ModelError, ModelListener, ModelTurn, Usage, text_block
+from agent.model import (
+    Message,
+    ModelError,
+    ModelListener,
+    ModelTurn,
+    SystemPrompt,
+    Usage,
+    text_block,
+)
 
 Step = ModelTurn | Callable[[list[Message]], ModelTurn] | ModelError
 
@@ -32,7 +40,7 @@ class ScriptedModel:
     def create(
         self,
         *,
-        system: str,
+        system: SystemPrompt,
         messages: list[Message],
         tools: list[dict[str, Any]],
         listener: ModelListener,

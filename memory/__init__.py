@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from memory.store import (
     MEMORY_INDEX,
+    MEMORY_INDEX_MAX_CHARS,
     MEMORY_INDEX_MAX_LINES,
     IndexView,
     MemoryEdit,
@@ -19,6 +20,7 @@ from memory.transcripts import TranscriptWriter, read_transcript
 
 __all__ = [
     "MEMORY_INDEX",
+    "MEMORY_INDEX_MAX_CHARS",
     "MEMORY_INDEX_MAX_LINES",
     "IndexView",
     "MemoryEdit",

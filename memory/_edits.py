@@ -12,6 +12,10 @@ MEMORY_INDEX = "MEMORY.md"
 MEMORY_INDEX_MAX_LINES = 200
 """The most lines MEMORY.md may hold (Claude Code loads the first 200 lines of it)."""
 
+MEMORY_INDEX_MAX_CHARS = 10_000
+"""The most characters MEMORY.md may hold (about 2,500 tokens of every prompt; Claude Code
+itself stops reading at 25,000): long lines must not turn the index into a dump."""
+
 MAX_FILE_CHARS = 100_000
 """Largest memory file the store writes (memory holds notes, not data dumps)."""
 
@@ -84,4 +88,10 @@ def check_limits(shown: str, text: str, *, is_index: bool) -> None:
             f"MEMORY.md would have {lines} lines; the limit is {MEMORY_INDEX_MAX_LINES}. "
             "Keep MEMORY.md a short index: move the detail into a topic file "
             "(e.g. allocations.md) and link it from MEMORY.md."
+        )
+    if is_index and len(text) > MEMORY_INDEX_MAX_CHARS:
+        raise MemoryStoreError(
+            f"MEMORY.md would have {len(text)} characters; the limit is "
+            f"{MEMORY_INDEX_MAX_CHARS}. Keep MEMORY.md a short index: move the detail into a "
+            "topic file (e.g. allocations.md) and link it from MEMORY.md."
         )

@@ -12,7 +12,7 @@ or MCP and the CLI) never lose each other's lines, and ``MEMORY.md`` never grows
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +37,7 @@ from memory._confined import (
 from memory._edits import (
     MAX_FILE_CHARS,
     MEMORY_INDEX,
+    MEMORY_INDEX_MAX_CHARS,
     MEMORY_INDEX_MAX_LINES,
     PAST_TENSE,
     WriteMode,
@@ -54,6 +55,7 @@ SEARCH_MAX_MATCHES = 40
 __all__ = [
     "MAX_FILE_CHARS",
     "MEMORY_INDEX",
+    "MEMORY_INDEX_MAX_CHARS",
     "MEMORY_INDEX_MAX_LINES",
     "IndexView",
     "MemoryEdit",
@@ -177,8 +179,11 @@ class MemoryStore:
         except OSError as exc:
             raise MemoryStoreError(f"Could not read {shown}: {exc.strerror or exc}") from exc
 
-    def index(self, max_lines: int = MEMORY_INDEX_MAX_LINES) -> IndexView:
-        """MEMORY.md cut to its first ``max_lines`` lines (empty when there is none or a link)."""
+    def index(
+        self, max_lines: int = MEMORY_INDEX_MAX_LINES, max_chars: int = MEMORY_INDEX_MAX_CHARS
+    ) -> IndexView:
+        """MEMORY.md cut to its first ``max_lines`` whole lines within ``max_chars`` (empty when
+        there is none or it is a link)."""
         try:
             with opened_root(self.root, create=False) as root_fd:
                 if root_fd is None or entry_kind(root_fd, MEMORY_INDEX) != "file":
@@ -186,7 +191,13 @@ class MemoryStore:
                 lines = read_text(root_fd, MEMORY_INDEX, MEMORY_INDEX).splitlines()
         except (OSError, MemoryStoreError):
             return IndexView("", 0, False)
-        return IndexView("\n".join(lines[:max_lines]), len(lines), len(lines) > max_lines)
+        kept, used = [], 0
+        for line in lines[:max_lines]:
+            used += len(line) + 1
+            if used > max_chars:
+                break
+            kept.append(line)
+        return IndexView("\n".join(kept), len(lines), len(kept) < len(lines))
 
     def write(
         self,
@@ -225,15 +236,20 @@ class MemoryStore:
             # The model sees why (disk full, permissions), not a traceback.
             raise MemoryStoreError(f"Could not write {shown}: {exc.strerror or exc}") from exc
 
-    def search(self, query: str, *, limit: int = SEARCH_MAX_MATCHES) -> list[SearchMatch]:
-        """Lines containing every word of ``query`` (case-insensitive): topics, then transcripts."""
+    def search(
+        self, query: str, *, limit: int = SEARCH_MAX_MATCHES, skip: Collection[str] = ()
+    ) -> list[SearchMatch]:
+        """Lines containing every word of ``query`` (case-insensitive): topics, then transcripts.
+
+        ``skip`` names transcripts to leave out (the running session's own).
+        """
         words = [w.lower() for w in query.split() if w]
         if not words:
             raise MemoryStoreError("Give at least one word to search for.")
         matches = _search_folder(self.root, "*.md", "memory", words, limit)
         if self.transcripts is not None and len(matches) < limit:
             matches += _search_folder(
-                self.transcripts, "*.jsonl", "transcript", words, limit - len(matches)
+                self.transcripts, "*.jsonl", "transcript", words, limit - len(matches), skip
             )
         return matches
 
@@ -321,6 +337,7 @@ def _search_folder(
     source: Literal["memory", "transcript"],
     words: list[str],
     limit: int,
+    skip: Collection[str] = (),
 ) -> list[SearchMatch]:
     if limit <= 0:
         return []
@@ -329,7 +346,7 @@ def _search_folder(
         with opened_root(folder, create=False) as folder_fd:
             if folder_fd is None:
                 return []
-            found = _search_files(folder_fd, source, pattern, words, limit)
+            found = _search_files(folder_fd, source, pattern, words, limit, skip)
     except OSError as exc:
         raise MemoryStoreError(f"Could not search {folder}: {exc.strerror or exc}") from exc
     return found
@@ -341,9 +358,14 @@ def _search_files(
     pattern: str,
     words: list[str],
     limit: int,
+    skip: Collection[str],
 ) -> list[SearchMatch]:
     found: list[SearchMatch] = []
-    files = [rel for rel, _, _ in walk_files(folder_fd, suffix=pattern.removeprefix("*"))]
+    files = [
+        rel
+        for rel, _, _ in walk_files(folder_fd, suffix=pattern.removeprefix("*"))
+        if Path(rel).name not in skip
+    ]
     if source == "transcript":  # newest first (their names start with a timestamp)
         files.reverse()
     for rel in files:

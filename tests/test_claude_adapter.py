@@ -296,20 +296,21 @@ def test_overload_in_the_middle_of_a_stream_is_retried(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("model", "expected"),
     [
-        ("claude-opus-5-5", 5 * 1 + 25 * 1 + 5 * 1.25 + 5 * 0.1),
-        ("claude-sonnet-4-6", 3 + 15 + 3 * 1.25 + 3 * 0.1),
-        ("claude-opus-4-1", 15 + 75 + 15 * 1.25 + 15 * 0.1),
+        ("claude-opus-5-5", 4 + 20 + 5 + 0.20),  # cache hits at 0.05x input
+        ("claude-sonnet-4-6", 3 + 15 + 3.75 + 0.30),
+        ("claude-opus-4-1-20250805", 15 + 75 + 18.75 + 1.50),
     ],
 )
 def test_cost_prices_cache_writes_and_reads(model: str, expected: float) -> None:
-    """Cache writes cost 1.25x and reads 0.1x the input price (1 M tokens of each kind)."""
+    """Each model's published input, output, cache-write and cache-hit prices (1 M tokens each)."""
     usage = Usage(1_000_000, 1_000_000, 1_000_000, 1_000_000)
     assert cost_usd(model, usage) == pytest.approx(expected)
 
 
 def test_unknown_family_has_no_made_up_price() -> None:
     """A model outside the price table costs "unknown" (None), never a guess."""
-    assert cost_usd("claude-mythos-5", Usage(10, 10)) is None
+    assert cost_usd("claude-mythos-preview", Usage(10, 10)) is None  # no published price
+    assert cost_usd("claude-opus-6", Usage(10, 10)) is None  # a family name is not a price
 
 
 # --- issue 13: a stream that cannot be read is retried; odd shapes never crash the run -------

@@ -1,10 +1,14 @@
-"""`pta ask` and `pta memory` as a user runs them (subprocesses, no dotnet, no API key)."""
+"""`pta ask` and `pta memory` as a user runs them (subprocesses, no API key).
+
+Most runs take `dotnet` off PATH (a machine without the SDK); one builds with the real SDK.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -20,12 +24,13 @@ from agent.report import REPORT_HEADINGS
 from memory import memory_root
 
 VENV_BIN = Path(sys.executable).parent
+REAL_DOTNET = shutil.which("dotnet")
 
 
-def pta(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    """Runs the installed `pta` with PATH limited to the venv and /usr/bin (no dotnet)."""
+def pta(*args: str, cwd: Path, path: str = str(VENV_BIN)) -> subprocess.CompletedProcess[str]:
+    """Runs the installed `pta`; PATH is the venv only (no dotnet) unless ``path`` says more."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ANTHROPIC_", "PTA_"))}
-    env["PATH"] = f"{VENV_BIN}:/usr/bin"
+    env["PATH"] = path
     env["DOCKER_HOST"] = f"unix://{cwd}/no-docker.sock"  # never reach a real daemon
     return subprocess.run(
         [str(VENV_BIN / "pta"), *args],
@@ -72,6 +77,44 @@ def test_json_mode_prints_exactly_one_document(tmp_path: Path) -> None:
     assert document["usage"]["input_tokens"] == 0 and document["cost_usd"] == 0.0
     assert any("not installed" in s for s in document["not_collected"])
     assert Path(document["report_path"]).is_file()
+
+
+BROKEN_PROGRAM = """class Program {
+    static void Main() {
+        int count = 1
+        System.Console.WriteLine(count);
+    }
+}
+"""
+
+
+@pytest.mark.skipif(REAL_DOTNET is None, reason="needs the real .NET SDK (`dotnet` on PATH)")
+def test_a_compile_error_stops_the_run_before_tracing(tmp_path: Path) -> None:
+    """Real `dotnet build` fails: the report leads with the error at file:line; no trace."""
+    assert REAL_DOTNET is not None
+    project = tmp_path / "tools" / "Dekaf.StressTests"
+    project.mkdir(parents=True)
+    (project / "Dekaf.StressTests.csproj").write_text(
+        '<Project Sdk="Microsoft.NET.Sdk"><PropertyGroup><OutputType>Exe</OutputType>'
+        "<TargetFramework>net10.0</TargetFramework></PropertyGroup></Project>\n"
+    )
+    (project / "Program.cs").write_text(BROKEN_PROGRAM)
+    path = f"{VENV_BIN}:{Path(REAL_DOTNET).parent}"
+    done = pta("ask", "is the producer slow?", "--offline", "--json", "--repo", str(tmp_path),
+               cwd=tmp_path, path=path)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    calls = [(c["name"], c["is_error"]) for c in document["tool_calls"]]
+    assert ("build", True) in calls and "trace_collect" not in dict(calls)
+    body = document["report_markdown"].split("\n## ", 1)[0]
+    assert "**The build failed, so nothing was traced.**" in body
+    assert "- `tools/Dekaf.StressTests/Program.cs:3`: CS1002: ; expected" in body
+    assert document["report_markdown"].count("CS1002") <= 2  # the list and one summary sentence
+    assert any(
+        s.startswith("The stress-test tool was not built: the build failed with 1 error, the "
+                     "first CS1002 at tools/Dekaf.StressTests/Program.cs:3")
+        for s in document["not_collected"]
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -133,7 +176,7 @@ def test_persistent_overload_exits_1_with_a_clear_message(
     model = ClaudeModel(client, model="claude-opus-5-5", max_attempts=3, sleep=waits.append)
     args = argparse.Namespace(
         request="why is flush slow?", prompt=None, repo=tmp_path, model=None, offline=False,
-        json=False, max_turns=5, quiet=False,
+        json=False, max_turns=5, quiet=False, effort=None,
     )  # fmt: skip
     assert ask.execute(args, model=model) == 1
     captured = capsys.readouterr()

@@ -148,7 +148,7 @@ def test_tools_map_refusals_to_is_error(tmp_path: Path) -> None:
         "write_memory", {"path": "MEMORY.md", "mode": "append", "content": "- [a](a.md)"}, ctx
     )
     assert not ok.is_error and '"lines":1' in ok.text
-    listing = registry.dispatch("read_memory", {}, ctx)
+    listing = registry.dispatch("read_memory", {"path": "MEMORY.md"}, ctx)
     assert '"content":"- [a](a.md)\\n"' in listing.text
     missing = registry.dispatch("read_memory", {"path": "nope.md"}, ctx)
     assert missing.is_error and "does not exist" in missing.text

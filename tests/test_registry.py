@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.base import Tool, ToolContext, ToolRegistry, cap_text
+from tools.base import Tool, ToolContext, ToolRegistry, cap_error_text
 from tools.catalog import default_registry
 from tools.errors import ToolError
 
@@ -29,7 +30,7 @@ class EchoResult(BaseModel):
 def echo(args: EchoArgs, ctx: ToolContext) -> EchoResult:
     """Echo the text back.
 
-    Second paragraph is not part of the description.
+    Use it to test the registry; the second paragraph reaches the model too.
     """
     if args.text == "fail":
         raise ToolError("echo refused: the text was 'fail'")
@@ -49,10 +50,13 @@ def ctx(tmp_path: Path) -> ToolContext:
 
 
 def test_definition_has_description_and_object_schema(registry: ToolRegistry) -> None:
-    """The model sees the docstring's first paragraph and an object schema without titles."""
+    """The model sees the whole docstring (lines joined) and an object schema without titles."""
     [definition] = registry.anthropic_definitions()
     assert definition["name"] == "echo"
-    assert definition["description"] == "Echo the text back."
+    assert definition["description"] == (
+        "Echo the text back. Use it to test the registry; the second paragraph reaches the "
+        "model too."
+    )
     schema = definition["input_schema"]
     assert schema["type"] == "object"
     assert schema["additionalProperties"] is False
@@ -87,21 +91,66 @@ def test_every_failure_is_an_error_result(
     assert expected in outcome.text
 
 
-def test_long_result_is_capped_and_saved(tmp_path: Path) -> None:
-    """Head and tail survive, a marker names the file that holds the whole text."""
-    text = "HEAD" + "x" * 50_000 + "TAIL"
-    capped, path = cap_text(text, max_chars=1_000, spill_dir=tmp_path, stem="echo")
-    assert len(capped) <= 1_000
-    assert capped.startswith("HEAD") and capped.endswith("TAIL")
-    assert path is not None and path.read_text() == text
-    assert str(path) in capped
+class RowsArgs(BaseModel):
+    """Input of the rows tool."""
+
+    model_config = ConfigDict(extra="forbid")
+    rows: int = Field(description="How many rows.")
 
 
-def test_short_result_is_untouched(tmp_path: Path) -> None:
-    """Text within the cap is returned as is and nothing is written."""
-    spill_dir = tmp_path / "spill"
-    assert cap_text("short", max_chars=100, spill_dir=spill_dir) == ("short", None)
-    assert not spill_dir.exists()
+class Row(BaseModel):
+    """One row."""
+
+    name: str
+    value: int
+
+
+class RowsResult(BaseModel):
+    """Output of the rows tool: a summary first, then rows strongest first."""
+
+    total: int
+    rows: list[Row]
+    detail: str
+
+
+def rows(args: RowsArgs, ctx: ToolContext) -> RowsResult:
+    """Return many rows (test tool)."""
+    made = [Row(name=f"Dekaf.Producer.Method{i}", value=args.rows - i) for i in range(args.rows)]
+    return RowsResult(total=args.rows, rows=made, detail="word " * 2000)
+
+
+def test_a_long_result_is_cut_by_structure_into_valid_json(ctx: ToolContext) -> None:
+    """Rows are dropped from the end and long text shortened; the note says what and how."""
+    tool = Tool.from_function(rows, cut_hint="Call rows with fewer rows.")
+    ctx.max_result_chars = 2_000
+    outcome = ToolRegistry([tool]).dispatch("rows", {"rows": 500}, ctx)
+    assert not outcome.is_error and outcome.cut and len(outcome.text) <= 2_000
+    data = json.loads(outcome.text)
+    assert data == outcome.structured and list(data)[:2] == ["left_out", "total"]
+    assert data["total"] == 500 and data["rows"][0] == {
+        "name": "Dekaf.Producer.Method0",
+        "value": 500,
+    }
+    kept = len(data["rows"])
+    assert 1 <= kept < 500 and data["rows"][-1]["value"] == 500 - kept + 1
+    assert data["detail"].endswith(" …") and len(data["detail"]) < 10_000
+    note = " ".join(data["left_out"])
+    assert f"rows: {kept} of 500 rows" in note and "Call rows with fewer rows." in note
+    assert "detail: text shortened" in note
+
+
+def test_a_long_error_keeps_its_start(ctx: ToolContext) -> None:
+    """An error text is cut at a line, from its start (what matters comes first)."""
+    text = "The build failed with 900 errors.\n" + "\n".join(f"- e{i}" for i in range(9000))
+    capped = cap_error_text(text, max_chars=1_000)
+    assert len(capped) <= 1_000 and capped.startswith("The build failed with 900 errors.\n- e0")
+    assert capped.endswith("more lines left out)")
+
+
+def test_a_result_within_the_budget_is_untouched(registry: ToolRegistry, ctx: ToolContext) -> None:
+    """Nothing is cut, nothing is added."""
+    outcome = registry.dispatch("echo", {"text": "ab"}, ctx)
+    assert not outcome.cut and outcome.structured == {"echoed": "ab"}
 
 
 def test_duplicate_names_are_rejected(registry: ToolRegistry) -> None:

@@ -1,25 +1,35 @@
-"""The ``analyze_trace`` tool: the native trace analysis, as a compact summary for the model."""
+"""The ``analyze_trace`` tool: the native trace analysis, as a bounded summary for the model."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.analysis.analyze import analyze_trace_file
 from tools.analysis.results import TraceAnalysis
+from tools.analyze_result import (
+    AnalyzeTraceResult,
+    Detail,
+    SourceRecommendation,
+    View,
+    compact,
+    short_frame,
+)
 from tools.base import Tool, ToolContext
 from tools.errors import ToolError
 from tools.nettrace.model import TraceFormatError
+from tools.target_config import load_target_config
+from tools.trace_files import resolve_trace_path
 
-STACK_FRAMES = 5
-FRAME_CHARS = 80
-SITES = 3
-THREADS = 5
 SOURCE_LINKS = 15
 """Most frame -> file:line links in one result."""
 SOURCE_RECOMMENDATIONS = 6
 """Most source-linked recommendations in one result."""
+ROW_STEPS = (12, 10, 8, 6, 5, 4, 3, 2, 1)
+"""Rows per top list tried, in turn, when a result does not fit its budget."""
+BUDGET_MARGIN_CHARS = 600
+"""Room left in the budget for the note on what was cut."""
 
 
 class AnalyzeTraceArgs(BaseModel):
@@ -31,7 +41,18 @@ class AnalyzeTraceArgs(BaseModel):
         description="The .nettrace file (or a .zip holding one); relative paths are resolved "
         "against the target repository."
     )
-    top: int = Field(default=15, ge=1, le=50, description="Length of each top list (1-50).")
+    top: int = Field(
+        default=15,
+        ge=1,
+        le=50,
+        description="Rows per top list (1-50); fewer when the result would not fit its budget.",
+    )
+    detail: Detail = Field(
+        default="summary",
+        description="summary: every section, short lists, 5 frames per stack. cpu, "
+        "allocations, contention or gc: that section with `top` rows and 12 frames per stack, "
+        "the others as totals. events: counts per provider and event id.",
+    )
     messages: int | None = Field(
         default=None,
         ge=1,
@@ -39,128 +60,97 @@ class AnalyzeTraceArgs(BaseModel):
         "per-batch allocations (defaults to what trace_collect reported).",
     )
     target_prefix: str | None = Field(
-        default=None, description="Namespace prefix of the code under study (default 'Dekaf.')."
-    )
-
-
-class SourceRecommendation(BaseModel):
-    """One measured finding tied to the line to change (when there is one) and the rule."""
-
-    location: str = Field(description="file:line in the repository; empty: from the trace alone.")
-    kind: str = Field(description="cpu, allocation, contention or deadlock.")
-    rule: str = Field(description="The rule id the change follows.")
-    text: str = Field(description="What to change and why, with the numbers.")
-    rule_source: str = Field(description="Where the target states the rule (CLAUDE.md line).")
-    evidence: str = Field(default="", description="The measured numbers behind it.")
-    impact: float = Field(default=0.0, description="Measured share at the site (ranking key).")
-
-
-class AnalyzeTraceResult(TraceAnalysis):
-    """A bounded summary of the analysis (top lists and stacks cut), with source links."""
-
-    source_links: dict[str, str] = Field(
-        default_factory=dict,
-        description="Target frames (as cut in this result) -> file:line in the repository.",
-    )
-    source_recommendations: list[SourceRecommendation] = Field(
-        default_factory=list,
-        description="Changes backed by this trace's evidence, largest measured impact first "
-        "(at concrete lines when the repository's source is at hand).",
-    )
-
-
-def _frame(name: str) -> str:
-    return name if len(name) <= FRAME_CHARS else name[: FRAME_CHARS - 1] + "…"
-
-
-def _stack(frames: list[str]) -> list[str]:
-    return [_frame(f) for f in frames[-STACK_FRAMES:]]
-
-
-def compact(analysis: TraceAnalysis, top: int) -> AnalyzeTraceResult:
-    """Cuts an analysis down to what fits a tool result (a few thousand tokens)."""
-    cpu = analysis.cpu.model_copy(deep=True)
-    cpu.top_self = cpu.top_self[:top]
-    cpu.top_self_managed = cpu.top_self_managed[: min(top, 5)]
-    cpu.top_inclusive = cpu.top_inclusive[: min(top, 10)]
-    for stat in cpu.top_self + cpu.top_self_managed + cpu.top_inclusive:
-        stat.name = _frame(stat.name)
-    allocs = analysis.allocations.model_copy(deep=True)
-    allocs.by_type = allocs.by_type[: min(top, 10)]
-    allocs.by_site = allocs.by_site[: min(top, SITES)]
-    for site in allocs.by_site:
-        site.frames = _stack(site.frames)
-    locks = analysis.contention.model_copy(deep=True)
-    for section in (locks, locks.waits):
-        section.top = section.top[: min(top, SITES)]
-        for wait in section.top:
-            wait.frames = _stack(wait.frames)
-    deadlock = analysis.deadlock.model_copy(deep=True)
-    for evidence in deadlock.evidence:
-        evidence.stacks = [_stack(s) for s in evidence.stacks]
-    return AnalyzeTraceResult(
-        trace=analysis.trace,
-        events_by_provider=analysis.events_by_provider,
-        cpu=cpu,
-        allocations=allocs,
-        contention=locks,
-        deadlock=deadlock,
-        gc=analysis.gc,
-        threads=analysis.threads[:THREADS],
-        notes=analysis.notes,
+        default=None,
+        description="Namespace prefix of the code under study (default: the target config's, "
+        "'Dekaf.' without one).",
     )
 
 
 def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResult:
-    """Analyse a .nettrace file natively: hot methods (self/inclusive, Dekaf vs runtime vs
-    native share), allocations by type and stack (per-message vs per-batch), lock contention
-    and wait durations, suspected deadlocks with evidence, and GC pauses.
-
-    Use it on the trace trace_collect wrote (its trace_path) or any .nettrace the user names.
-    The result is a summary: top lists are cut to `top` and stacks to the 12 frames nearest
-    the leaf; frame names are `module!Namespace.Type.Method(args)`, ready for find_source.
+    """Analyse a .nettrace file natively and summarise it: hot methods (self and inclusive,
+    target vs runtime vs native share), allocations by type and stack (per-message vs
+    per-batch), lock contention and waits, suspected deadlocks with evidence, and GC pauses.
+    Use it on the trace trace_collect wrote (its trace_path) or on any .nettrace the user
+    names; it is the fastest and fullest view, so start with it. Prefer it to
+    trace_report_piped (one topN table only) and to convert_speedscope (a flame-graph file
+    for a person). The result starts with headline sentences, then each section: top lists
+    of `top` rows (fewer when the result would overflow its budget), stacks cut to the 5
+    frames nearest the leaf (12 for the section named by `detail`), frame names as
+    Namespace.Type.Method, the form find_source takes; `left_out` says what was cut and which
+    argument shows it.
     """
-    path = Path(args.trace_path).expanduser()
-    if not path.is_absolute():
-        path = ctx.repo / path
-    if not path.is_file():
-        raise ToolError(f"Trace file not found: {path}")
+    path = resolve_trace_path(ctx, args.trace_path)
     messages = args.messages or ctx.state.get("messages")
     size = path.stat().st_size
-    prefix = args.target_prefix or _configured_prefix(ctx)
 
     def progress(done: int) -> None:
         ctx.progress(f"analysing {path.name}: {done / 1e6:.0f} MB read", done, size)
 
+    target_prefix = args.target_prefix or _configured_prefix(ctx)
     try:
         analysis = analyze_trace_file(
             path,
             top=args.top,
             messages=messages if isinstance(messages, int) and messages > 0 else None,
-            target_prefix=prefix,
+            target_prefix=target_prefix,
             progress=progress,
         )
     except TraceFormatError as exc:
         raise ToolError(f"{path} is not a readable trace: {exc}") from None
-    result = compact(analysis, args.top)
-    link_to_source(result, analysis, ctx, prefix)
+    links = source_findings(analysis, ctx, target_prefix)
+    return fit_result(analysis, links, args, ctx.max_result_chars - BUDGET_MARGIN_CHARS)
+
+
+def fit_result(
+    analysis: TraceAnalysis, links: SourceFindings, args: AnalyzeTraceArgs, budget: int
+) -> AnalyzeTraceResult:
+    """The richest view of ``analysis`` whose JSON fits ``budget``: fewer rows until it does."""
+    steps = [args.top, *(rows for rows in ROW_STEPS if rows < args.top)]
+    for rows in steps:
+        result = compact(analysis, View(rows, args.detail))
+        links.apply(result)
+        if len(result.model_dump_json(exclude_none=True)) <= budget:
+            break
+    if rows < args.top:
+        result.left_out.insert(
+            0,
+            f"Top lists hold {rows} rows, not the {args.top} asked for, to fit the result "
+            "budget; call analyze_trace with detail='cpu', 'allocations' or 'contention' for "
+            "more rows of one section.",
+        )
     return result
+
+
+@dataclass
+class SourceFindings:
+    """Frame -> file:line links and line-level recommendations, or a note why there are none."""
+
+    links: dict[str, str] = field(default_factory=dict)
+    recommendations: list[SourceRecommendation] = field(default_factory=list)
+    note: str | None = None
+
+    def apply(self, result: AnalyzeTraceResult) -> None:
+        """Adds the links of frames the result shows, and the recommendations."""
+        shown = set(_names_in(result))
+        kept = [(name, where) for name, where in self.links.items() if name in shown]
+        result.source_links = dict(kept[:SOURCE_LINKS])
+        result.source_recommendations = list(self.recommendations)
+        if self.note:
+            result.notes.append(self.note)
 
 
 def _configured_prefix(ctx: ToolContext) -> str:
     """The target's ``target_prefix`` (``.perf-trace-analyzer.toml``), as every way in reads it."""
-    from tools.target_config import load_target_config
-
     try:
         return load_target_config(ctx.repo).target_prefix
     except ToolError:
         return "Dekaf."
 
 
-def link_to_source(
-    result: AnalyzeTraceResult, analysis: TraceAnalysis, ctx: ToolContext, target_prefix: str
-) -> None:
-    """Adds file:line links and the ranked recommendations (from the trace alone when the repo
+def source_findings(
+    analysis: TraceAnalysis, ctx: ToolContext, target_prefix: str
+) -> SourceFindings:
+    """File:line links and the ranked recommendations (from the trace alone when the repo
     holds no C# sources).
 
     Linking is a bonus on top of the numbers: when it fails, the analysis still stands and a
@@ -170,27 +160,44 @@ def link_to_source(
     from tools.source.recommend import recommend
 
     data = analysis.model_dump(mode="json")
+    note = None
     try:
         index = get_index(ctx)
         repo = ctx.repo if index.files or index.pending else None
         findings = recommend(data, repo, target_prefix=target_prefix, index=index)
     except (ToolError, OSError, ValueError) as exc:
-        result.notes.append(f"Findings were not linked to source: {exc}")
+        note = f"Findings were not linked to source: {exc}"
         findings = recommend(data, None, target_prefix=target_prefix)
-    links = list(findings.links.items())[:SOURCE_LINKS]
-    result.source_links = {_frame(name): link.label for name, link in links}
-    result.source_recommendations = [
-        SourceRecommendation(
-            location=rec.location,
-            kind=rec.kind,
-            rule=rec.rule,
-            text=rec.text,
-            rule_source=rec.rule_source,
-            evidence=rec.evidence,
-            impact=round(rec.impact, 2),
-        )
-        for rec in findings.recommendations[:SOURCE_RECOMMENDATIONS]
-    ]
+    return SourceFindings(
+        links={short_frame(name): link.label for name, link in findings.links.items()},
+        recommendations=[
+            SourceRecommendation(
+                location=rec.location,
+                kind=rec.kind,
+                rule=rec.rule,
+                text=rec.text,
+                rule_source=rec.rule_source,
+                evidence=rec.evidence,
+                impact=round(rec.impact, 2),
+            )
+            for rec in findings.recommendations[:SOURCE_RECOMMENDATIONS]
+        ],
+        note=note,
+    )
 
 
-ANALYZE_TRACE_TOOL = Tool.from_function(analyze_trace, long_running=True)
+def _names_in(result: AnalyzeTraceResult) -> list[str]:
+    cpu = result.cpu
+    names = [r.name for r in cpu.top_self + (cpu.top_self_managed or []) + cpu.top_inclusive]
+    for site in result.allocations.by_site:
+        names += site.frames
+    for wait in result.contention.top + result.contention.waits.top:
+        names += [wait.site, *wait.frames]
+    return names
+
+
+ANALYZE_TRACE_TOOL = Tool.from_function(
+    analyze_trace,
+    long_running=True,
+    cut_hint="Call analyze_trace with a smaller top, or detail set to one section.",
+)

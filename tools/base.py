@@ -5,12 +5,15 @@ A tool is a plain function ``fn(args: SomeArgs, ctx: ToolContext) -> SomeResult`
 is the description the model reads. The registry turns the records into Anthropic tool
 definitions and MCP tools; :meth:`ToolRegistry.dispatch` validates input and maps unknown tools,
 validation errors, :class:`ToolError` and unexpected exceptions to ``is_error`` outcomes.
+
+Every result the model sees fits one budget, on every path (Messages API text, MCP text and
+structured content): a success is JSON shortened by structure (:mod:`tools.budget`), an error
+is text kept from its start, where tools put what matters.
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import re
 import threading
@@ -22,6 +25,7 @@ from typing import Any, get_type_hints
 
 from pydantic import BaseModel, ValidationError
 
+from tools.budget import drop_none, fit_json, to_json
 from tools.errors import ToolError
 from tools.process import ProcessRunner, run_process
 
@@ -31,7 +35,10 @@ TOOL_NAME_PATTERN = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 """Tool names the Anthropic API (and Claude Code's ``mcp__server__tool`` names) accept."""
 
 RESULT_TEXT_MAX_CHARS = 12_000
-"""Cap on the text of one tool result the model sees (about 3,000 tokens)."""
+"""Budget of one tool result the model sees, in characters (about 3,000 tokens)."""
+
+DEFAULT_CUT_HINT = "Ask for fewer rows (a smaller `top`) or a narrower question to see the rest."
+"""What a cut result says when its tool names no better way to get the rest."""
 
 
 ProgressCallback = Callable[[str, float | None, float | None], None]
@@ -53,7 +60,8 @@ class ToolContext:
         progress: reports progress of long tools.
         cancel: set when the caller (an MCP client, Ctrl+C) cancels the running tool.
         state: facts one tool leaves for the next in a run (bootstrap address, last trace).
-        artifacts_dir: where full results that were cut for the model are saved.
+        max_result_chars: the budget of one tool result (tools that shorten their own
+            results smartly read it; the dispatcher enforces it for every tool).
     """
 
     repo: Path
@@ -62,7 +70,7 @@ class ToolContext:
     progress: ProgressCallback = _no_progress
     cancel: threading.Event = field(default_factory=threading.Event)
     state: dict[str, Any] = field(default_factory=dict)
-    artifacts_dir: Path | None = None
+    max_result_chars: int = RESULT_TEXT_MAX_CHARS
 
     @property
     def work_dir(self) -> Path:
@@ -75,7 +83,11 @@ ToolFunction = Callable[[Any, ToolContext], BaseModel]
 
 @dataclass(frozen=True)
 class Tool:
-    """One typed tool: name, description for the model, input and output models, function."""
+    """One typed tool: name, description for the model, input and output models, function.
+
+    ``cut_hint`` tells the model how to get what a result cut to its budget left out (an
+    argument of this tool, in its own terms).
+    """
 
     name: str
     description: str
@@ -83,12 +95,21 @@ class Tool:
     output_model: type[BaseModel]
     function: ToolFunction
     long_running: bool = False
+    cut_hint: str = DEFAULT_CUT_HINT
 
     @classmethod
     def from_function(
-        cls, function: ToolFunction, *, name: str | None = None, long_running: bool = False
+        cls,
+        function: ToolFunction,
+        *,
+        name: str | None = None,
+        long_running: bool = False,
+        cut_hint: str = DEFAULT_CUT_HINT,
     ) -> Tool:
-        """Builds a record from ``fn(args: Model, ctx: ToolContext) -> Output``."""
+        """Builds a record from ``fn(args: Model, ctx: ToolContext) -> Output``.
+
+        The description is the whole docstring, its lines joined (the model reads all of it).
+        """
         hints = get_type_hints(function)
         params = list(inspect.signature(function).parameters)
         if len(params) != 2:
@@ -96,13 +117,15 @@ class Tool:
         input_model = hints[params[0]]
         output_model = hints["return"]
         doc = inspect.getdoc(function) or ""
-        description = doc.split("\n\n")[0].replace("\n", " ").strip()
+        description = " ".join(doc.split())
         tool_name = name or function.__name__
         if not TOOL_NAME_PATTERN.fullmatch(tool_name):
             raise ValueError(f"invalid tool name {tool_name!r}")
         if not description:
             raise ValueError(f"tool {tool_name!r} needs a docstring for the model")
-        return cls(tool_name, description, input_model, output_model, function, long_running)
+        return cls(
+            tool_name, description, input_model, output_model, function, long_running, cut_hint
+        )
 
     def input_schema(self) -> dict[str, Any]:
         """The JSON schema of the input model, titles stripped (they only cost tokens)."""
@@ -133,10 +156,12 @@ class ToolOutcome:
 
     Attributes:
         tool_name: the name the model asked for.
-        text: the (capped) text the model sees.
+        text: the text the model sees, within the budget (JSON on success).
         is_error: whether the call failed.
-        output: the validated output model on success.
-        full_text_path: where the uncut text was saved when ``text`` was capped.
+        output: the tool's own output model on success (uncut, for code, never for the model).
+        structured: on success, the JSON object the model sees (``text`` parsed, nulls kept),
+            as MCP's structured content.
+        cut: whether the result was shortened to fit the budget.
         duration_s: wall time of the call.
     """
 
@@ -144,7 +169,8 @@ class ToolOutcome:
     text: str
     is_error: bool
     output: BaseModel | None = None
-    full_text_path: Path | None = None
+    structured: dict[str, Any] | None = None
+    cut: bool = False
     duration_s: float = 0.0
 
 
@@ -184,12 +210,7 @@ class ToolRegistry:
         ]
 
     def dispatch(
-        self,
-        name: str,
-        raw_input: Mapping[str, Any] | None,
-        ctx: ToolContext,
-        *,
-        max_chars: int = RESULT_TEXT_MAX_CHARS,
+        self, name: str, raw_input: Mapping[str, Any] | None, ctx: ToolContext
     ) -> ToolOutcome:
         """Runs one call; every failure becomes an ``is_error`` outcome, never an exception."""
         started = time.monotonic()
@@ -204,32 +225,28 @@ class ToolRegistry:
                 f"Invalid arguments for {name!r}: {_validation_summary(exc)}. "
                 "Fix the arguments and try again."
             )
-            return ToolOutcome(name, text, True, duration_s=time.monotonic() - started)
+            return _error(name, text, ctx, started)
         try:
             output = tool.function(args, ctx)
         except ToolError as exc:
-            return _outcome(name, str(exc), True, None, ctx, max_chars, started)
+            return _error(name, str(exc), ctx, started)
         except Exception as exc:  # a tool bug must not end the run: the model sees it
             log.exception("tool %s failed", name)
-            return _outcome(
-                name, f"Tool {name!r} failed: {exc!r}", True, None, ctx, max_chars, started
-            )
-        text = output.model_dump_json(exclude_none=True)
-        return _outcome(name, text, False, output, ctx, max_chars, started)
+            return _error(name, f"Tool {name!r} failed: {exc!r}", ctx, started)
+        return _success(tool, output, ctx, started)
 
 
-def _outcome(
-    name: str,
-    text: str,
-    is_error: bool,
-    output: BaseModel | None,
-    ctx: ToolContext,
-    max_chars: int,
-    started: float,
-) -> ToolOutcome:
-    spill_dir = ctx.artifacts_dir or ctx.work_dir / "tool-results"
-    capped, path = cap_text(text, max_chars=max_chars, spill_dir=spill_dir, stem=name)
-    return ToolOutcome(name, capped, is_error, output, path, time.monotonic() - started)
+def _success(tool: Tool, output: BaseModel, ctx: ToolContext, started: float) -> ToolOutcome:
+    data = output.model_dump(mode="json", by_alias=True)
+    fitted, cut = fit_json(data, ctx.max_result_chars, hint=tool.cut_hint)
+    text = to_json(drop_none(fitted))
+    elapsed = time.monotonic() - started
+    return ToolOutcome(tool.name, text, False, output, fitted, cut, elapsed)
+
+
+def _error(name: str, text: str, ctx: ToolContext, started: float) -> ToolOutcome:
+    capped = cap_error_text(text, max_chars=ctx.max_result_chars)
+    return ToolOutcome(name, capped, True, duration_s=time.monotonic() - started)
 
 
 def _validation_summary(exc: ValidationError) -> str:
@@ -240,29 +257,21 @@ def _validation_summary(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def cap_text(
-    text: str, *, max_chars: int, spill_dir: Path | None = None, stem: str = "result"
-) -> tuple[str, Path | None]:
-    """Keeps the head and tail of ``text`` within ``max_chars``; saves the whole text to a file.
+def cap_error_text(text: str, *, max_chars: int) -> str:
+    """``text`` within ``max_chars``, kept from its start (tools put what matters first).
 
-    Returns the capped text (with a marker naming the saved file) and the file path, or the
-    text unchanged and None when it already fits.
+    Whole lines are kept; a note says how many lines were left out.
     """
     if len(text) <= max_chars:
-        return text, None
-    path: Path | None = None
-    if spill_dir is not None:
-        spill_dir.mkdir(parents=True, exist_ok=True)
-        path = spill_dir / f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}-{time.monotonic_ns()}.txt"
-        path.write_text(text, encoding="utf-8")
-    where = f" full text saved to {path}" if path else ""
-    marker = f"\n… [{len(text) - max_chars} characters cut;{where}] …\n"
-    keep = max(max_chars - len(marker), 0)
-    head = keep * 2 // 3
-    tail = keep - head
-    return text[:head] + marker + (text[-tail:] if tail else ""), path
-
-
-def to_json(value: Any) -> str:
-    """Compact JSON for tool texts (keys kept in insertion order)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+        return text
+    lines = text.splitlines()
+    kept: list[str] = []
+    used = 0
+    for line in lines:
+        if used + len(line) + 1 > max_chars - 80:
+            break
+        kept.append(line)
+        used += len(line) + 1
+    if not kept:  # one enormous line: keep its start
+        kept, lines = [text[: max_chars - 80]], [text]
+    return "\n".join(kept) + f"\n… ({len(lines) - len(kept)} more lines left out)"

@@ -92,8 +92,9 @@ def start_kafka(args: StartKafkaArgs, ctx: ToolContext) -> StartKafkaResult:
     """Make sure a Kafka broker answers a real ApiVersions request, starting one only if needed.
     Reuses a broker on the bootstrap address or a running Kafka container, else starts
     apache/kafka (KRaft, single node, Dekaf's retention and heap settings) with Docker, or the
-    repository's own start script when its config asks. Sets the bootstrap address for
-    trace_collect.
+    repository's own start script when its config asks. Call it before trace_collect; skip it
+    when the question is about an existing .nettrace file or the target needs no Kafka.
+    Returns the bootstrap address (trace_collect uses it) and how the broker was found or started.
     """
     config = load_target_config(ctx.repo)
     if not config.needs_kafka:

@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from memory import MEMORY_INDEX, MemoryStore, MemoryStoreError
+from memory import (
+    MEMORY_INDEX,
+    MemoryStore,
+    MemoryStoreError,
+)
+from memory.store import SEARCH_MAX_MATCHES
 from tools.base import Tool, ToolContext
 from tools.errors import ToolError
 
 READ_MAX_CHARS = 8_000
 """Most characters of one memory file returned to the model (the rest is cut with a note)."""
+
+
+RUNNING_TRANSCRIPT_KEY = "running_transcript"
+"""``ctx.state`` key naming the running session's transcript, which searches leave out."""
+
+INDEX_SUMMARY = "the index, already in your instructions"
+SUMMARY_CHARS = 160
+"""Longest one-line summary of a topic file in the listing."""
 
 
 class ReadMemoryArgs(BaseModel):
@@ -20,13 +34,12 @@ class ReadMemoryArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
     path: str | None = Field(
         default=None,
-        description="A memory file to read, relative to the memory folder (e.g. 'MEMORY.md', "
-        "'allocations.md').",
+        description="A memory file to read, relative to the memory folder (e.g. 'allocations.md').",
     )
     query: str | None = Field(
         default=None,
-        description="Words to search for in the memory files and in past run transcripts "
-        "(every word must appear on the line).",
+        description="Words to search for in the memory files and in the transcripts of earlier "
+        "runs (every word must appear on the line).",
     )
 
 
@@ -36,6 +49,10 @@ class MemoryFileInfo(BaseModel):
     path: str = Field(description="Path relative to the memory folder.")
     lines: int = Field(description="Number of lines.")
     bytes: int = Field(description="Size in bytes.")
+    summary: str = Field(description="Its first heading or line.")
+    linked: bool | None = Field(
+        default=None, description="Whether MEMORY.md links it (topic files only)."
+    )
 
 
 class MemoryMatch(BaseModel):
@@ -51,43 +68,75 @@ class ReadMemoryResult(BaseModel):
     """Output of ``read_memory``."""
 
     root: str = Field(description="The memory folder.")
-    files: list[MemoryFileInfo] = Field(description="Every memory file.")
-    content: str | None = Field(
-        default=None, description="The file read (MEMORY.md when only listing)."
-    )
+    files: list[MemoryFileInfo] = Field(description="Every memory file, with a summary.")
+    content: str | None = Field(default=None, description="The file read.")
     matches: list[MemoryMatch] | None = Field(default=None, description="Search hits.")
     note: str | None = Field(default=None, description="What was cut or what is missing.")
 
 
 def read_memory(args: ReadMemoryArgs, ctx: ToolContext) -> ReadMemoryResult:
-    """Read the project memory: list its files (with MEMORY.md), read one file, or search.
-
-    Give `path` to read one file, `query` to search the memory files and past run transcripts,
-    or neither to list the files and see MEMORY.md.
+    """Read the project memory beyond the MEMORY.md index, which is already in your
+    instructions. Give `path` to read one topic file, `query` to search the memory files and
+    the transcripts of earlier runs (every word must appear on a line), or neither to list the
+    files with a one-line summary of each and whether MEMORY.md links it. Use it when the
+    question touches a topic the index lists, before tracing again; do not call it to see
+    MEMORY.md. The result holds the listing, the file read or the matching lines, and a note
+    when a search stopped at its limit.
     """
     store = MemoryStore.for_repo(ctx.repo)
     try:
-        listed = store.list_files()
-    except MemoryStoreError as exc:
-        raise ToolError(str(exc)) from exc
-    files = [MemoryFileInfo(path=f.path, lines=f.lines, bytes=f.bytes) for f in listed]
-    result = ReadMemoryResult(root=str(store.root), files=files)
-    try:
+        files = _listing(store)
+        result = ReadMemoryResult(root=str(store.root), files=files)
         if args.query:
-            hits = store.search(args.query)
-            result.matches = [MemoryMatch(**vars(hit)) for hit in hits]
-            if not hits:
-                result.note = f"Nothing in memory or transcripts matches {args.query!r}."
+            _search(store, args.query, ctx, result)
         if args.path:
-            result.content, result.note = _capped(store.read(args.path))
-        elif not args.query:
-            if any(f.path == MEMORY_INDEX for f in files):
-                result.content, result.note = _capped(store.read(MEMORY_INDEX))
-            else:
-                result.note = "The memory is empty: no MEMORY.md yet."
+            result.content, cut = _capped(store.read(args.path))
+            result.note = cut or result.note
+        elif not args.query and not files:
+            result.note = "The memory is empty: nothing has been saved yet."
     except MemoryStoreError as exc:
         raise ToolError(str(exc)) from exc
     return result
+
+
+def _listing(store: MemoryStore) -> list[MemoryFileInfo]:
+    files = store.list_files()
+    index = store.read(MEMORY_INDEX) if any(f.path == MEMORY_INDEX for f in files) else ""
+    listing = []
+    for file in files:
+        is_index = file.path == MEMORY_INDEX
+        summary = (
+            "the index, already in your instructions" if is_index else _summary(store, file.path)
+        )
+        linked = None if is_index else f"({file.path})" in index or f"]({file.path}" in index
+        listing.append(
+            MemoryFileInfo(
+                path=file.path, lines=file.lines, bytes=file.bytes, summary=summary, linked=linked
+            )
+        )
+    return listing
+
+
+def _summary(store: MemoryStore, relative: str) -> str:
+    for line in store.read(relative).splitlines():
+        text = line.strip().lstrip("#").strip()
+        if text:
+            return text if len(text) <= SUMMARY_CHARS else text[: SUMMARY_CHARS - 1] + "…"
+    return "(empty)"
+
+
+def _search(store: MemoryStore, query: str, ctx: ToolContext, result: ReadMemoryResult) -> None:
+    running = ctx.state.get(RUNNING_TRANSCRIPT_KEY)
+    skip = [Path(str(running)).name] if running else []
+    hits = store.search(query, limit=SEARCH_MAX_MATCHES + 1, skip=skip)
+    result.matches = [MemoryMatch(**vars(hit)) for hit in hits[:SEARCH_MAX_MATCHES]]
+    if len(hits) > SEARCH_MAX_MATCHES:
+        result.note = (
+            f"The search stopped at {SEARCH_MAX_MATCHES} matching lines; more exist. Search "
+            "again with more words to narrow it."
+        )
+    elif not hits:
+        result.note = f"Nothing in memory or earlier runs matches {query!r}."
 
 
 def _capped(text: str) -> tuple[str, str | None]:
@@ -127,11 +176,14 @@ class WriteMemoryResult(BaseModel):
 
 
 def write_memory(args: WriteMemoryArgs, ctx: ToolContext) -> WriteMemoryResult:
-    """Create, replace, append to, edit or delete one project memory file.
-
-    Keep MEMORY.md a short index (at most 200 lines) linking topic files that hold the
-    detail. Save stable, verified facts only: hot methods, allocation sites, contention
-    points, provider sets and configurations that reproduce a problem.
+    """Create, replace, append to, edit (str_replace) or delete one project memory file.
+    Use it once an investigation has verified something worth keeping (hot methods, allocation
+    sites, contention points, provider sets and configurations that reproduce a problem), or at
+    once when the user says "remember …" or "forget …"; never for one-off state (PIDs,
+    temporary paths) or guesses. Put the detail in a topic file, one dated line per finding
+    (e.g. allocations.md), and keep MEMORY.md a short index that links it: a MEMORY.md over 200
+    lines or 10,000 characters is refused. Append a new finding, str_replace to correct one;
+    the result gives the file's line count after the edit.
     """
     store = MemoryStore.for_repo(ctx.repo)
     try:

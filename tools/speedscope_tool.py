@@ -57,14 +57,18 @@ class ConvertSpeedscopeResult(BaseModel):
 
 
 def speedscope_output(ctx: ToolContext, trace: Path) -> Path:
-    """`<work folder>/speedscope/<trace name>.speedscope.json` (dotnet-trace's suffix)."""
+    """`<work folder>/speedscope/<trace name>.speedscope.json` (dotnet-trace's suffix): never
+    beside an input trace that may lie outside the repository."""
     return ctx.work_dir / SPEEDSCOPE_SUBDIR / f"{trace.stem}.speedscope.json"
 
 
 def convert_speedscope(args: ConvertSpeedscopeArgs, ctx: ToolContext) -> ConvertSpeedscopeResult:
-    """Convert a trace to a speedscope flame-graph file and summarise it (top frames, threads).
-    Uses `dotnet-trace convert --format Speedscope`, or the native writer when the SDK tool is
-    missing or its file is incomplete. The JSON is never returned, only its path and a summary.
+    """Convert a trace to a speedscope flame-graph file for a person to open at speedscope.app.
+    Use it only when the user wants a flame graph to look at; for the analysis itself call
+    analyze_trace (the same hot paths, plus allocations, contention and deadlocks). It runs
+    `dotnet-trace convert --format Speedscope`, or the native writer when that tool is missing
+    or fails, and writes under the run's work folder. The result holds the file's path and size
+    and a short summary (top frames by self and inclusive time, busiest threads), never the JSON.
     """
     trace = resolve_trace(ctx, args.trace_path)
     out = speedscope_output(ctx, trace)
@@ -120,8 +124,9 @@ def _write_natively(trace: Path, out: Path, top: int, note: str) -> ConvertSpeed
     if events > MAX_EVENTED_EVENTS:
         raise ToolError(
             f"{note}, but not for this trace: its speedscope file would hold about {events:,} "
-            "events (gigabytes of JSON). Use analyze_trace's tables, or `pta analyze --folded` "
-            "(speedscope opens folded stacks too)."
+            "events (gigabytes of JSON). Call analyze_trace for the hot paths instead; for a "
+            "flame graph, tell the user to run `pta analyze TRACE --folded` and open the "
+            "folded file in speedscope."
         )
     write_speedscope(samples_of(scan), out)
     return _result(out, "native", top, note)

@@ -18,6 +18,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from tools.base import Tool, ToolContext
+from tools.build import refuse_stale_executable
 from tools.collect_log import CollectLog
 from tools.dotnet_trace import ensure_dotnet_trace, tool_env
 from tools.errors import ToolError
@@ -167,6 +168,7 @@ def trace_collect(args: TraceCollectArgs, ctx: ToolContext) -> TraceCollectResul
     """Trace the built stress tool: run ONE scenario, attach dotnet-trace for trace_seconds.
     Starts the stress executable with KAFKA_BOOTSTRAP_SERVERS from start_kafka, waits for its
     measured phase, records `trace_seconds` seconds with the chosen providers and stops it.
+    Call it after build and start_kafka, never for a trace that already exists (analyze that).
     Returns the trace path (for analyze_trace), throughput numbers and warnings.
     """
     config = load_target_config(ctx.repo)
@@ -189,6 +191,7 @@ def trace_collect(args: TraceCollectArgs, ctx: ToolContext) -> TraceCollectResul
 def _plan(args: TraceCollectArgs, ctx: ToolContext, config: TargetConfig) -> _Plan:
     providers = providers_for(args.preset, args.providers)
     executable = Path(ctx.state.get("executable") or config.executable_path(ctx.repo))
+    refuse_stale_executable(ctx, executable)
     if not executable.is_file():
         raise ToolError(
             f"the stress executable {str(executable)!r} does not exist; run the build tool first"

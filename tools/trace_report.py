@@ -14,15 +14,15 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from tools.analysis.topn import NO_METHODS_WARNING, TopRow, parse_topn, render_topn, topn_rows
+from tools.analysis.topn import NO_METHODS_WARNING, TopRow, parse_topn, topn_of_trace
 from tools.base import Tool, ToolContext
 from tools.dotnet_trace import find_dotnet_trace, tool_env
 from tools.errors import ToolError
 from tools.nettrace.model import TraceFormatError
+from tools.trace_files import resolve_trace_path
 from tools.trace_scratch import scratch_trace
 
 REPORT_TIMEOUT_S = 180
-TEXT_MAX_CHARS = 4000
 
 
 class TraceReportArgs(BaseModel):
@@ -48,24 +48,23 @@ class TraceReportResult(BaseModel):
     """The topN table, parsed, and where it came from."""
 
     source: Literal["dotnet-trace", "native"] = Field(description="Who computed the table.")
-    rows: list[ReportRow] = Field(description="Parsed rows.")
-    text: str = Field(description="The table as printed (capped).")
+    rows: list[ReportRow] = Field(description="The table's rows, in dotnet-trace's order.")
     note: str | None = Field(default=None, description="Why the native analysis was used.")
 
 
 def resolve_trace(ctx: ToolContext, trace_path: str) -> Path:
     """An existing trace file; relative paths resolve against the repository."""
-    path = Path(trace_path).expanduser()
-    path = path if path.is_absolute() else ctx.repo / path
-    if not path.is_file():
-        raise ToolError(f"trace file {trace_path!r} does not exist")
-    return path
+    return resolve_trace_path(ctx, trace_path)
 
 
 def trace_report_piped(args: TraceReportArgs, ctx: ToolContext) -> TraceReportResult:
-    """Top N methods of a trace via `dotnet-trace report <file> topN -n N [--inclusive]`.
-    Runs non-interactively (stdin closed, timeout); there is no --interactive option in the
-    real CLI, this tool is the piped form. Falls back to the native analysis, same table.
+    """Top N methods by exclusive (or inclusive) thread time, as `dotnet-trace report <file>
+    topN -n N [--inclusive]` prints them, run non-interactively (stdin closed, a timeout).
+    Use it only when the user asks for dotnet-trace's own table, or to cross-check a number;
+    for everything else call analyze_trace, which is faster and also covers allocations,
+    contention, deadlocks and source links. Without dotnet-trace (or when it fails) the same
+    table is computed natively and `note` says so. The result holds the rows: rank, name as
+    dotnet-trace shortens it (Type.Method(args)), inclusive and exclusive percent.
     """
     path = resolve_trace(ctx, args.trace_path)
     executable = find_dotnet_trace()
@@ -81,9 +80,7 @@ def trace_report_piped(args: TraceReportArgs, ctx: ToolContext) -> TraceReportRe
         )
     rows = parse_topn(result.output_tail)
     if result.ok and (rows or NO_METHODS_WARNING in result.output_tail):
-        return TraceReportResult(
-            source="dotnet-trace", rows=_rows(rows), text=_cap(result.output_tail)
-        )
+        return TraceReportResult(source="dotnet-trace", rows=_rows(rows))
     if ctx.cancel.is_set():
         raise ToolError("trace_report_piped was cancelled")
     why = "timed out" if result.timed_out else f"exited {result.exit_code}"
@@ -92,14 +89,11 @@ def trace_report_piped(args: TraceReportArgs, ctx: ToolContext) -> TraceReportRe
 
 
 def _native(path: Path, args: TraceReportArgs, note: str) -> TraceReportResult:
-    from tools.analysis.cpu import stack_samples
-
     try:
-        rows = topn_rows(stack_samples(path), top=args.top, inclusive=args.inclusive)
+        rows = topn_of_trace(path, top=args.top, inclusive=args.inclusive)
     except TraceFormatError as exc:
         raise ToolError(f"{note}, but the trace cannot be read: {exc}") from exc
-    text = render_topn(rows, inclusive=args.inclusive).rstrip("\n")
-    return TraceReportResult(source="native", rows=_rows(rows), text=_cap(text), note=note)
+    return TraceReportResult(source="native", rows=_rows(rows), note=note)
 
 
 def _rows(rows: list[TopRow]) -> list[ReportRow]:
@@ -112,10 +106,6 @@ def _rows(rows: list[TopRow]) -> list[ReportRow]:
         )
         for row in rows
     ]
-
-
-def _cap(text: str) -> str:
-    return text if len(text) <= TEXT_MAX_CHARS else text[:TEXT_MAX_CHARS] + "\n… (cut)"
 
 
 TRACE_REPORT_TOOL = Tool.from_function(trace_report_piped, long_running=True)

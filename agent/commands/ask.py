@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from agent.model import ModelClient, ModelError
+from agent.model import EFFORTS, ModelClient, ModelError
 
 if TYPE_CHECKING:
     from agent.run_request import RunOutcome
@@ -17,6 +17,7 @@ examples:
   pta ask "is there a deadlock in flush?" --repo ~/src/Dekaf
   pta ask -p "where does the producer allocate per message?" --json
   pta ask "analyse traces/run1.nettrace" --offline
+  pta ask "why is the consumer slow?" --effort high
 
 Without ANTHROPIC_API_KEY (or with --offline) the built-in playbook planner drives the run.
 """
@@ -38,6 +39,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--repo", type=Path, default=Path.cwd(), help="the target repository (default: cwd)"
     )
     parser.add_argument("--model", help="Claude model id (default: $PTA_MODEL, else newest Opus)")
+    parser.add_argument(
+        "--effort",
+        choices=EFFORTS,
+        help="how much effort Claude puts into each reply (default: the model's own default; "
+        "ignored offline)",
+    )
     parser.add_argument(
         "--offline", action="store_true", help="use the offline playbook planner, no API calls"
     )
@@ -84,6 +91,7 @@ def execute(
             max_turns=args.max_turns,
             model=model,
             console=console,
+            effort=args.effort,
         )
     except ModelError as exc:
         print(f"pta ask: {exc}", file=err)

@@ -11,6 +11,11 @@ if TYPE_CHECKING:
     from agent.claude_install import FileChange
 
 NEXT_STEPS = """\
+Next: start Claude Code in {repo} and ask "use the perf-trace-analyzer agent to …"; its
+MCP server starts with the subagent, so the main conversation never carries its tools.
+Check the setup any time with `pta install-claude --check --repo {repo}`."""
+
+NEXT_STEPS_MCP_JSON = """\
 Next: start Claude Code in {repo}, approve the project MCP server `perf-trace-analyzer`
 (or run `claude mcp list`), then ask "use the perf-trace-analyzer agent to …".
 Check the setup any time with `pta install-claude --check --repo {repo}`."""
@@ -23,12 +28,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="install the Claude Code subagent and register the MCP server",
         description=(
             "Writes .claude/agents/perf-trace-analyzer.md (the expert instructions, the MCP "
-            "tool names plus Read/Write/Edit, model opus, memory project) and adds the "
-            "perf-trace-analyzer server (`pta mcp --repo REPO`) to .mcp.json, keeping other "
-            "servers. A hand-edited agent file is only replaced with --force."
+            "tool names plus Read/Write/Edit, model opus, memory project) with the "
+            "perf-trace-analyzer server (`pta mcp --repo REPO`) defined in its frontmatter, so "
+            "it starts with the subagent only. With --mcp-json the server goes into .mcp.json "
+            "instead (other servers kept). A hand-edited agent file is only replaced with --force."
         ),
     )
     parser.add_argument("--repo", type=Path, default=Path.cwd(), help="the target repository")
+    parser.add_argument(
+        "--mcp-json",
+        action="store_true",
+        help="register the server in .mcp.json for the whole session (fallback for Claude Code "
+        "versions or settings that ignore servers scoped to a subagent)",
+    )
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--force", action="store_true", help="replace a hand-edited agent file")
     mode.add_argument("--dry-run", action="store_true", help="print the files, write nothing")
@@ -51,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if args.check:
         return _check(repo)
     try:
-        changes = plan_install(repo, default_registry(), force=args.force)
+        changes = plan_install(repo, default_registry(), force=args.force, mcp_json=args.mcp_json)
     except InstallError as exc:
         print(f"pta install-claude: {exc}", file=sys.stderr)
         return 1
@@ -66,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     for change in changes:
         verb = {"create": "created", "update": "updated"}.get(change.status, change.status)
         print(f"{verb:9} {change.path}")
-    print(NEXT_STEPS.format(repo=repo), file=sys.stderr)
+    steps = NEXT_STEPS_MCP_JSON if args.mcp_json else NEXT_STEPS
+    print(steps.format(repo=repo), file=sys.stderr)
     return 0
 
 

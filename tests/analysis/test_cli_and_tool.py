@@ -125,7 +125,7 @@ def test_tool_resolves_relative_paths_and_stays_small(traces_dir: Path, tmp_path
     shutil.copy(traces_dir / "filtrace-net10-wait.nettrace", tmp_path / "traces" / "w.nettrace")
     ctx = ToolContext(repo=tmp_path)
     outcome = default_registry().dispatch("analyze_trace", {"trace_path": "traces/w.nettrace"}, ctx)
-    assert not outcome.is_error and outcome.full_text_path is None
+    assert not outcome.is_error and not outcome.cut
     doc = json.loads(outcome.text)
     assert set(CONTRACT) | {"events_by_provider", "gc"} <= set(doc)
     assert len(doc["cpu"]["top_self"]) <= 15

@@ -50,20 +50,53 @@ def test_agent_body_carries_the_cli_agents_instructions(repo: Path) -> None:
     """The body includes the same rules partial as the CLI agent's system prompt."""
     assert install(repo) == 0
     body = (repo / AGENT_RELATIVE).read_text(encoding="utf-8")
-    rules = prompts.render("_rules", target_rules=None)
+    rules = prompts.render("_rules")
     assert rules.strip() in body
     assert "## Contention & Deadlocks" in body
 
 
-def test_mcp_json_keeps_other_servers_and_starts_pta_mcp(repo: Path) -> None:
-    """.mcp.json stays valid JSON, keeps the unrelated server and key, adds `pta mcp --repo`."""
+def test_the_server_is_scoped_to_the_subagent_by_default(repo: Path) -> None:
+    """The agent's frontmatter defines `pta mcp --repo` inline; .mcp.json is left as it was,
+    so the main Claude Code session never loads the ten tool definitions."""
+    before = (repo / ".mcp.json").read_text(encoding="utf-8")
     assert install(repo) == 0
+    meta = parse_frontmatter((repo / AGENT_RELATIVE).read_text(encoding="utf-8"))
+    [server] = meta["mcpServers"]
+    entry = server["perf-trace-analyzer"]
+    assert entry["type"] == "stdio" and os.access(entry["command"], os.X_OK)
+    assert entry["args"][-3:] == ["mcp", "--repo", str(repo.resolve())]
+    assert (repo / ".mcp.json").read_text(encoding="utf-8") == before
+
+
+def test_mcp_json_keeps_other_servers_and_starts_pta_mcp(repo: Path) -> None:
+    """--mcp-json (the fallback): .mcp.json keeps the other server and key, adds `pta mcp`;
+    the agent then inherits the server from the session (no inline definition)."""
+    assert install(repo, "--mcp-json") == 0
     document = json.loads((repo / ".mcp.json").read_text(encoding="utf-8"))
     assert document["x"] == 1
     assert document["mcpServers"]["github"] == {"command": "gh-mcp", "args": ["--stdio"]}
     entry = document["mcpServers"]["perf-trace-analyzer"]
     assert Path(entry["command"]).is_absolute() and os.access(entry["command"], os.X_OK)
     assert entry["args"][-3:] == ["mcp", "--repo", str(repo.resolve())]
+    assert "mcpServers" not in parse_frontmatter((repo / AGENT_RELATIVE).read_text("utf-8"))
+
+
+def test_a_scoped_install_removes_the_session_wide_entry(repo: Path) -> None:
+    """Going from --mcp-json to the default takes our entry out of .mcp.json, nothing else."""
+    assert install(repo, "--mcp-json") == 0
+    assert install(repo) == 0
+    document = json.loads((repo / ".mcp.json").read_text(encoding="utf-8"))
+    assert document == {
+        "mcpServers": {"github": {"command": "gh-mcp", "args": ["--stdio"]}},
+        "x": 1,
+    }
+
+
+def test_the_description_says_when_and_when_not() -> None:
+    """Claude Code picks the subagent from its description: both sides are spelled out."""
+    description = prompts.render("_claude_agent_description")
+    assert "Use it for performance" in description and "Do not use it for" in description
+    assert "proactively" not in description.lower()  # a run takes minutes: never unasked
 
 
 def test_second_run_is_idempotent(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -95,7 +128,7 @@ def test_hand_edited_agent_needs_force(repo: Path, capsys: pytest.CaptureFixture
 def test_dry_run_prints_and_writes_nothing(repo: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """--dry-run prints both files' new text and leaves the repository untouched."""
     before = (repo / ".mcp.json").read_text(encoding="utf-8")
-    assert install(repo, "--dry-run") == 0
+    assert install(repo, "--dry-run", "--mcp-json") == 0
     out = capsys.readouterr().out
     assert "name: perf-trace-analyzer" in out and '"perf-trace-analyzer": {' in out
     assert not (repo / AGENT_RELATIVE).exists()
@@ -122,13 +155,14 @@ def test_check_fails_before_and_passes_after_install(
     assert install(repo, "--check") == 0
     out = capsys.readouterr().out
     assert out.count("✔") == 3 and f"{len(EXPECTED_TOOLS)} tools listed" in out
+    assert "✔ agent-scoped MCP server 'perf-trace-analyzer'" in out
 
 
 def test_check_reports_a_frontmatter_that_does_not_parse(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A frontmatter broken by hand is reported as such by --check."""
-    assert install(repo) == 0
+    assert install(repo, "--mcp-json") == 0
     (repo / ".mcp.json").unlink()  # keeps the check to the files (no server start)
     agent = repo / AGENT_RELATIVE
     agent.write_text(agent.read_text(encoding="utf-8").replace("model: opus", 'model: "'))

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tools.build import BuildArgs, build
+from tools.base import ToolContext
+from tools.build import (
+    FAILED_BUILD_KEY,
+    BuildArgs,
+    FailedBuild,
+    build,
+    refuse_stale_executable,
+)
 from tools.catalog import default_registry
 from tools.errors import ToolError
 
@@ -19,28 +28,30 @@ def test_successful_build_finds_the_stress_executable(
     """ok, one warning counted, no errors; the executable is left for trace_collect."""
     ctx = make_ctx(repo)
     result = build(BuildArgs(), ctx)
-    assert result.ok and result.errors == [] and result.warnings == 1
+    assert result.ok and result.warnings == 1 and result.note is None
     exe = repo / "tools/Dekaf.StressTests/bin/Release/net10.0/Dekaf.StressTests"
     assert result.executable == str(exe) and ctx.state["executable"] == str(exe)
-    assert "Build succeeded." in result.log_tail
+    assert "Time Elapsed" in result.log_tail and "warning CS0168" not in result.log_tail
     [call] = fakes.calls("dotnet")
     project = str(repo / "tools/Dekaf.StressTests")
     assert call["argv"] == ["build", project, "-c", "Release", "-nodeReuse:false"]
 
 
-def test_compiler_errors_come_first_with_file_and_line(
+def test_a_failed_build_is_a_tool_error_leading_with_each_error_once(
     repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A CS1002 error is parsed once (MSBuild repeats it in its summary), log tail after."""
+    """CS1002 (printed twice by MSBuild) is listed once, at file:line, before the log tail."""
     monkeypatch.setenv("PTA_FAKE_BUILD_ERROR", "1")
-    result = build(BuildArgs(), make_ctx(repo))
-    assert not result.ok and result.exit_code == 1 and result.executable is None
-    [error] = result.errors
-    assert error.file.endswith("tools/Dekaf.StressTests/Program.cs")
-    assert (error.line, error.code, error.message) == (42, "CS1002", "; expected")
-    assert "Build FAILED." in result.log_tail
+    ctx = make_ctx(repo)
+    outcome = default_registry().dispatch("build", {}, ctx)
+    assert outcome.is_error and outcome.output is None
+    lines = outcome.text.splitlines()
+    assert lines[0].startswith("The build failed with 1 error, so nothing was traced")
+    assert lines[1] == "- tools/Dekaf.StressTests/Program.cs:42: CS1002: ; expected"
+    assert outcome.text.count("CS1002") == 1 and "CS0168" not in outcome.text
+    assert "Build FAILED." in outcome.text.split("End of the build log", 1)[1]
+    assert "executable" not in ctx.state
     assert list(BuildArgs.model_fields) == ["project", "configuration", "timeout_s"]
-    assert list(type(result).model_fields)[:4] == ["ok", "duration_s", "warnings", "errors"]
 
 
 def test_missing_sdk_is_an_error_with_the_install_hint(
@@ -64,12 +75,45 @@ def test_project_outside_the_repository_is_refused(
 def test_missing_project_is_reported_as_an_msbuild_error(
     repo: Path, fakes: Any, make_ctx: Callable[..., Any]
 ) -> None:
-    """`MSBUILD : error MSB1009` (no source position) still comes back as an error."""
-    result = build(BuildArgs(project="tools/Missing"), make_ctx(repo))
-    assert not result.ok
-    assert [(e.code, e.line, e.message) for e in result.errors] == [
-        ("MSB1009", 0, "Project file does not exist.")
-    ]
+    """`MSBUILD : error MSB1009` (no source position) is an error that says what to pass."""
+    with pytest.raises(ToolError) as raised:
+        build(BuildArgs(project="tools/Missing"), make_ctx(repo))
+    text = str(raised.value)
+    assert "- MSBUILD: MSB1009: Project file does not exist." in text
+    assert "give build a `project`" in text
+
+
+def test_trace_collect_refuses_the_binary_a_failed_build_left(
+    built_repo: Path, fakes: Any, make_ctx: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After a failed build the previous executable is not traced; a good build lifts that."""
+    registry = default_registry()
+    ctx = make_ctx(built_repo, bootstrap="127.0.0.1:19092")
+    monkeypatch.setenv("PTA_FAKE_BUILD_ERROR", "1")
+    assert registry.dispatch("build", {}, ctx).is_error
+    refused = registry.dispatch("trace_collect", {"trace_seconds": 1}, ctx)
+    assert refused.is_error and refused.text.startswith("Not traced: the build at ")
+    assert "CS1002 at tools/Dekaf.StressTests/Program.cs:42" in refused.text
+    assert "call build again" in refused.text
+    assert fakes.calls("stress") == [] and fakes.calls("dotnet-trace") == []
+    monkeypatch.delenv("PTA_FAKE_BUILD_ERROR")
+    assert not registry.dispatch("build", {}, ctx).is_error
+    refuse_stale_executable(ctx, Path(ctx.state["executable"]))  # traced again from now on
+
+
+def test_an_executable_older_than_the_failed_build_is_refused(tmp_path: Path) -> None:
+    """A build of another project succeeding does not make the stale stress binary current."""
+    exe = tmp_path / "Dekaf.StressTests"
+    exe.write_text("binary")
+    os.utime(exe, (time.time() - 60, time.time() - 60))
+    ctx = ToolContext(repo=tmp_path)
+    ctx.state[FAILED_BUILD_KEY] = FailedBuild(time.time(), "CS0103 at src/A.cs:3")
+    with pytest.raises(ToolError, match="older than that build"):
+        refuse_stale_executable(ctx, exe)
+    os.utime(exe, (time.time() + 5, time.time() + 5))  # rebuilt by hand after the failure
+    with pytest.raises(ToolError, match="this run's last build .* failed: CS0103"):
+        refuse_stale_executable(ctx, exe)
+    refuse_stale_executable(ToolContext(repo=tmp_path), exe)  # no failed build: traced
 
 
 def test_builds_print_their_summary_in_english_whatever_the_locale(

@@ -136,6 +136,7 @@ def test_convert_tool_uses_dotnet_trace_and_returns_only_a_summary(
     [call] = fakes.calls("dotnet-trace")
     out = repo / ".perf-trace-analyzer" / "speedscope" / "source-trace.speedscope.json"
     target = str(out.with_name("source-trace.json"))  # the CLI turns it into .speedscope.json
+    assert not fakes.trace.with_suffix(".speedscope.json").exists()  # never beside the input
     link = call["argv"][1]
     assert call["argv"] == ["convert", link, "--format", "Speedscope", "-o", target]
     assert Path(link).name == fakes.trace.name and "scratch" in Path(link).parts
@@ -190,7 +191,7 @@ def test_a_trace_too_big_for_an_evented_file_gets_a_clear_error(
 
     fakes.remove("dotnet-trace")
     monkeypatch.setattr(cpu, "MAX_EVENTED_EVENTS", 10)
-    with pytest.raises(ToolError, match=r"would hold about [\d,]+ events.*--folded"):
+    with pytest.raises(ToolError, match=r"would hold about [\d,]+ events.*Call analyze_trace"):
         convert_speedscope(ConvertSpeedscopeArgs(trace_path=str(fakes.trace)), make_ctx(repo))
     assert not list(repo.rglob("*.speedscope.json"))
     assert not fakes.trace.with_suffix(".speedscope.json").exists()

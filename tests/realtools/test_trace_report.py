@@ -130,7 +130,7 @@ def test_report_runs_dotnet_trace_non_interactively(
     assert not link.parent.exists()  # the scratch folder is gone after the run
     assert result.source == "dotnet-trace" and len(result.rows) == 20
     assert result.rows[0].name == "WaitHandle.WaitOne(int32)"
-    assert result.text.startswith("Top 20 Functions (Exclusive)")
+    assert "text" not in result.model_dump()  # one form: the rows, not the table twice
 
 
 def test_native_fallback_gives_the_same_table(
@@ -141,11 +141,13 @@ def test_native_fallback_gives_the_same_table(
     fakes.remove("dotnet-trace")
     native = _report(make_ctx(repo), fakes.trace, top=8, inclusive=True)
     assert native.source == "native" and "not installed" in (native.note or "")
-    assert native.text == with_cli.text
     for ours, theirs in zip(native.rows, with_cli.rows, strict=True):
-        # The CLI cuts names at 70 characters; the native rows keep them whole.
+        # The CLI cuts names at 70 characters; the native rows keep them whole. The native
+        # table comes from analyze_trace's pass, which leaves the trace's few allocation ticks
+        # out of thread time: a few hundredths of a point apart.
         assert ours.name.startswith(theirs.name) and ours.rank == theirs.rank
-        assert ours.inclusive_percent == theirs.inclusive_percent
+        assert abs(ours.inclusive_percent - theirs.inclusive_percent) < 0.1
+        assert abs(ours.exclusive_percent - theirs.exclusive_percent) < 0.1
 
 
 @pytest.mark.parametrize("mode", ["fail", "hang"])

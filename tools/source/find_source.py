@@ -90,8 +90,10 @@ def find_source(args: FindSourceArgs, ctx: ToolContext) -> FindSourceResult:
     """Find the C# source of a method named in a trace and return its file, line range and
     numbered source. Async state machines (<M>d__N.MoveNext), lambdas (<>c__DisplayClass…),
     local functions, generic arity (`2, [System.__Canon]) and nested types (+) are mapped back
-    to the method as written; ambiguous overloads give all candidates, best first; no match
-    gives the nearest names.
+    to the method as written. Use it on the hot target methods analyze_trace names (pass its
+    frame names as they are), before recommending a change; not for runtime methods (System.*),
+    which have no source in the repository. Ambiguous overloads give every candidate, best
+    first; no match gives the nearest names.
     """
     index = get_index(ctx)
     ref = parse_frame(args.symbol)

@@ -91,8 +91,10 @@ def check_guidelines(args: CheckGuidelinesArgs, ctx: ToolContext) -> CheckGuidel
     the target's hot-path rules (from its CLAUDE.md; Dekaf's by default): missing
     ConfigureAwait(false), .Result/.Wait(), locks, LINQ, capturing lambdas,
     params/ToArray/ToList, string formatting, Task.Run, allocation in loops, exceptions as
-    control flow, boxing. Each finding gives rule, file:line, the line and why it matters;
-    comments and strings never produce findings.
+    control flow, boxing. Use it on the hot methods find_source located, to tie a
+    recommendation to the repository's own rule; a finding in code the trace shows cold is
+    not worth a change. The result lists each finding: rule, file:line, the line and why it
+    matters; comments and strings never produce findings.
     """
     index = get_index(ctx)
     rules = ctx.state.get(RULES_STATE_KEY)
