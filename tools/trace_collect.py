@@ -123,6 +123,9 @@ class TraceCollectResult(BaseModel):
     providers: str = Field(description="The --providers value used.")
     trace_seconds: int = Field(description="Requested trace window in seconds.")
     window_s: float = Field(description="Measured time dotnet-trace ran.")
+    marker_wait_s: float = Field(
+        default=0.0, description="Seconds from starting the stress tool to its measured phase."
+    )
     partial: bool = Field(description="The trace was cut short (crash or overrun); still readable.")
     messages: int | None = Field(description="Messages estimated for the trace window.")
     msg_per_s: float | None = Field(description="Latest average throughput of the stress tool.")
@@ -158,6 +161,7 @@ class _Plan:
 @dataclass
 class _Session:
     window_s: float = 0.0
+    marker_wait_s: float = 0.0
     crashed: bool = False
     overran: bool = False
     collect_exit: int | None = None
@@ -179,7 +183,9 @@ def trace_collect(args: TraceCollectArgs, ctx: ToolContext) -> TraceCollectResul
     output = StressOutput()
     try:
         _wait_for_marker(stress, output, ctx, config)
+        marker_wait_s = round(time.monotonic() - stress.started, 2)
         session = _record(stress, output, ctx, config, plan, dotnet_trace, args.trace_seconds)
+        session.marker_wait_s = marker_wait_s
         if args.wait_for_exit:
             _run_to_the_end(stress, output, ctx, plan.minutes)
         exit_code = stress.poll()
@@ -354,6 +360,7 @@ def _result(
         providers=plan.providers,
         trace_seconds=args.trace_seconds,
         window_s=session.window_s,
+        marker_wait_s=session.marker_wait_s,
         partial=session.crashed or session.overran or session.collect_exit not in (0, None),
         messages=messages,
         msg_per_s=msg_per_s,

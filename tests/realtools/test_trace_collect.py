@@ -54,6 +54,7 @@ def test_attaches_at_the_marker_and_stops_the_stress_tool(
     assert result.size_bytes == fakes.trace.stat().st_size and not result.partial
     assert result.progress and result.msg_per_s and result.messages
     assert result.stress_exit_code is None  # we stopped it; it did not run its minute
+    assert 0 < result.marker_wait_s < result.window_s + 60  # warm-up is timed apart from tracing
     assert not _alive(stress["pid"])
     assert ctx.state["last_trace"] == str(trace) and ctx.state["messages"] == result.messages
 
