@@ -17,6 +17,8 @@ CONTENTION = "Contention & Deadlocks"
 RECOMMENDATIONS = "Recommendations"
 
 DEADLOCK_CLAIM = re.compile(r"\*\*(a )?deadlock (is )?suspected|\*\*lock-order deadlock", re.I)
+RECOMMENDATION_ITEM = re.compile(r"^\d+\. ", re.MULTILINE)
+"""A ranked recommendation as the report prints it ("1. **`file:line`** (kind, rule …")."""
 HANG_CLAIM = re.compile(
     r"\*\*(lock-order deadlock|async hang|sync-over-async starvation)\*\*", re.I
 )
@@ -140,4 +142,6 @@ def false_findings(seed: Seed, sections: dict[str, str]) -> list[str]:
     if "per-message" not in seed.claims_allowed:
         if re.search(r"classified as per-message: [1-9]", sections.get(ALLOC, "")):
             claims.append("claims a per-message allocation")
+    if not seed.evidence and RECOMMENDATION_ITEM.search(sections.get(RECOMMENDATIONS, "")):
+        claims.append("recommends a change on the control")
     return claims

@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from tools.base import ToolContext
 from tools.catalog import default_registry
 from tools.source.guidelines import CheckGuidelinesArgs, CheckGuidelinesResult, check_guidelines
-from tools.source.rules import DEFAULT_SOURCE
+from tools.source.rules import DEFAULT_SOURCE, load_rules
 
 RA = "src/Dekaf/Producer/RecordAccumulator.cs"
 BS = "src/Dekaf/Producer/BrokerSender.cs"
@@ -179,3 +179,17 @@ def test_results_fit_the_tool_result_cap(ctx: ToolContext, repo: Path) -> None:
     data = json.loads(checked.text)
     assert len(data["findings"]) + data["omitted"] == 800
     assert "more lines" in json.loads(found.text)["source"]
+
+
+def test_a_rule_wrapped_over_two_lines_keeps_its_scope(tmp_path: Path) -> None:
+    """The per-message scope on a bullet's continuation line belongs to the rule."""
+    (tmp_path / "CLAUDE.md").write_text(
+        "## Rules\n"
+        "- Zero allocation in hot paths. Per-batch allocation is fine;\n"
+        "  per-message allocation is a bug.\n"
+        "- No per-message locks.\n"
+    )
+    rules = load_rules(tmp_path)
+    assert rules.citations["alloc-in-loop"].startswith("CLAUDE.md:2: Zero allocation")
+    assert "per-message allocation is a bug" in rules.citations["alloc-in-loop"]
+    assert "alloc-in-loop" in rules.per_message

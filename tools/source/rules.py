@@ -205,13 +205,24 @@ def rules_from_text(text: str, name: str) -> dict[str, str]:
     }
 
 
+_ITEM_START = re.compile(r"\s*([-*+]|\d+[.)])\s")
+
+
 def rule_lines(text: str) -> dict[str, tuple[int, str]]:
-    """Rule id -> (line number, whole line) stating it in a CLAUDE.md."""
-    lines = []
+    """Rule id -> (line number, whole statement) stating it in a CLAUDE.md.
+
+    A list item wrapped over several lines is one statement: its scope ("per-batch is fine;
+    per-message is a bug") often sits on the continuation line.
+    """
+    lines: list[tuple[int, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip().lstrip("-*0123456789.").strip().lstrip("*").strip()
-        if stripped and not stripped.startswith("#"):
-            lines.append((number, stripped.replace("**", "")))
+        stripped = line.strip().lstrip("-*+0123456789.)").strip().lstrip("*").strip()
+        stripped = stripped.replace("**", "")
+        continues = line[:1] in (" ", "\t") and not _ITEM_START.match(line)
+        if stripped and continues and lines:
+            lines[-1] = (lines[-1][0], f"{lines[-1][1]} {stripped}")
+        elif stripped and not stripped.startswith("#"):
+            lines.append((number, stripped))
     found: dict[str, tuple[int, str]] = {}
     for rule in RULES:
         for pattern in rule.mentions:
