@@ -27,6 +27,7 @@ from operator import itemgetter
 from pathlib import Path
 
 from tools.analysis.allocations import AllocationCollector
+from tools.analysis.awaits import AwaitCollector
 from tools.analysis.contention import ContentionCollector
 from tools.analysis.cpu_tally import CpuTally
 from tools.analysis.gc import GCCollector
@@ -39,8 +40,9 @@ from tools.analysis.source import (
     Rows,
     TraceScan,
 )
+from tools.analysis.threadpool import ThreadPoolCollector
 from tools.nettrace.model import Event, ReadStats, TraceFormatError
-from tools.nettrace.payloads import RUNTIME
+from tools.nettrace.payloads import RUNTIME, TPL
 from tools.nettrace.reader import Window, block_layout
 
 PARALLEL_FROM_BYTES = 16 << 20
@@ -59,6 +61,8 @@ class Collectors:
         self.allocs = AllocationCollector(info.pointer_size)
         self.locks = ContentionCollector(scan.stacks, info.pointer_size, info.qpc_frequency)
         self.gcs = GCCollector(info.pointer_size)
+        self.awaits = AwaitCollector(scan.stacks, info.pointer_size)
+        self.pool = ThreadPoolCollector(info.pointer_size)
 
     def handlers(self) -> dict[Key, Handler | Rows]:
         """(provider, event id) → callback."""
@@ -72,6 +76,10 @@ class Collectors:
             (RUNTIME, 2): self.gcs.on_end,
             (RUNTIME, 9): self.gcs.on_suspend,
             (RUNTIME, 3): self.gcs.on_restart,
+            (RUNTIME, 50): self.pool.on_worker_start,
+            (RUNTIME, 55): self.pool.on_adjustment,
+            (TPL, 10): self.awaits.on_begin,
+            (TPL, 11): self.awaits.on_end,
         }
 
 
