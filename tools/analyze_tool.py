@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.analysis.analyze import analyze_trace_file
+from tools.analysis.hang_models import HangVerdict, StallInfo
 from tools.analysis.results import TraceAnalysis
 from tools.base import Tool, ToolContext
 from tools.errors import ToolError
 from tools.nettrace.model import TraceFormatError
+from tools.stack_snapshot import SNAPSHOT_STATE_KEY
+from tools.stacks.model import Snapshot
 
 STACK_FRAMES = 5
 FRAME_CHARS = 80
@@ -20,6 +24,8 @@ SOURCE_LINKS = 15
 """Most frame -> file:line links in one result."""
 SOURCE_RECOMMENDATIONS = 6
 """Most source-linked recommendations in one result."""
+STALL_STATE_KEY = "stall"
+"""``ctx.state`` key of the stall trace_collect saw (a StallInfo or its dict)."""
 
 
 class AnalyzeTraceArgs(BaseModel):
@@ -95,6 +101,10 @@ def compact(analysis: TraceAnalysis, top: int) -> AnalyzeTraceResult:
     deadlock = analysis.deadlock.model_copy(deep=True)
     for evidence in deadlock.evidence:
         evidence.stacks = [_stack(s) for s in evidence.stacks]
+    awaits = analysis.awaits.model_copy(deep=True)
+    awaits.groups = awaits.groups[: min(top, SITES + 2)]
+    for group in awaits.groups:
+        group.stack = _stack(group.stack[::-1])[::-1]
     return AnalyzeTraceResult(
         trace=analysis.trace,
         events_by_provider=analysis.events_by_provider,
@@ -103,19 +113,58 @@ def compact(analysis: TraceAnalysis, top: int) -> AnalyzeTraceResult:
         contention=locks,
         deadlock=deadlock,
         gc=analysis.gc,
+        awaits=awaits,
+        thread_pool=analysis.thread_pool,
+        hang_verdict=_compact_verdict(analysis.hang_verdict),
         threads=analysis.threads[:THREADS],
         notes=analysis.notes,
+    )
+
+
+def _compact_verdict(verdict: HangVerdict | None) -> HangVerdict | None:
+    if verdict is None:
+        return None
+    cut = verdict.model_copy(deep=True)
+    cut.evidence = [_frame_text(line) for line in cut.evidence[:8]]
+    for group in cut.awaits:
+        group.stack = group.stack[:STACK_FRAMES]
+    if cut.snapshot is not None:
+        cut.snapshot.groups = cut.snapshot.groups[: SITES + 1]
+        for stacks in cut.snapshot.groups:
+            stacks.frames = stacks.frames[:3]
+    return cut
+
+
+def _frame_text(line: str) -> str:
+    return line if len(line) <= 4 * FRAME_CHARS else line[: 4 * FRAME_CHARS - 1] + "…"
+
+
+def _hang_context(ctx: ToolContext, path: Path) -> tuple[Snapshot | None, StallInfo | None]:
+    """The snapshot stack_snapshot (or trace_collect) took and the stall trace_collect saw,
+    when they belong to this trace's run."""
+    snapshot = ctx.state.get(SNAPSHOT_STATE_KEY)
+    stall = ctx.state.get(STALL_STATE_KEY)
+    same_run = ctx.state.get("last_trace") == str(path)
+    if isinstance(stall, dict):
+        stall = StallInfo.model_validate(stall)
+    return (
+        snapshot if isinstance(snapshot, Snapshot) else None,
+        stall if isinstance(stall, StallInfo) and same_run else None,
     )
 
 
 def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResult:
     """Analyse a .nettrace file natively: hot methods (self/inclusive, Dekaf vs runtime vs
     native share), allocations by type and stack (per-message vs per-batch), lock contention
-    and wait durations, suspected deadlocks with evidence, and GC pauses.
+    and wait durations, GC pauses, and one hang verdict with its evidence (lock-order deadlock,
+    async hang, sync-over-async starvation, stall without evidence, or no hang).
 
     Use it on the trace trace_collect wrote (its trace_path) or any .nettrace the user names.
     The result is a summary: top lists are cut to `top` and stacks to the 12 frames nearest
     the leaf; frame names are `module!Namespace.Type.Method(args)`, ready for find_source.
+    `hang_verdict` answers "is there a deadlock/hang?" with its evidence (lock-order deadlock,
+    async hang, sync-over-async starvation, stall without evidence, or no hang), using the
+    stack snapshot and stall of the same run when there were any.
     """
     path = Path(args.trace_path).expanduser()
     if not path.is_absolute():
@@ -128,6 +177,7 @@ def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResul
     def progress(done: int) -> None:
         ctx.progress(f"analysing {path.name}: {done / 1e6:.0f} MB read", done, size)
 
+    snapshot, stall = _hang_context(ctx, path)
     try:
         analysis = analyze_trace_file(
             path,
@@ -135,12 +185,26 @@ def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResul
             messages=messages if isinstance(messages, int) and messages > 0 else None,
             target_prefix=args.target_prefix or "Dekaf.",
             progress=progress,
+            snapshot=snapshot,
+            stall=stall,
+            locate=_locate(ctx),
         )
     except TraceFormatError as exc:
         raise ToolError(f"{path} is not a readable trace: {exc}") from None
     result = compact(analysis, args.top)
     link_to_source(result, analysis, ctx, args.target_prefix or "Dekaf.")
     return result
+
+
+def _locate(ctx: ToolContext) -> Callable[[str], str | None] | None:
+    """frame -> file:line for the hang verdict; None when the repo has no C# sources."""
+    from tools.source.find_source import get_index
+    from tools.source.locate import locator
+
+    try:
+        return locator(get_index(ctx))
+    except (ToolError, OSError, ValueError):
+        return None
 
 
 def link_to_source(

@@ -10,6 +10,7 @@ before it stops the stress tool.
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -128,7 +129,10 @@ def load_snapshot(
     report = parse_report(text)
     if not report.threads:
         raise ToolError(f"{str(path)!r} holds no dotnet-stack thread stacks")
-    snapshot = build_snapshot(report, pid=pid, target_prefix=target_prefix, locate=locate)
+    written = datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    snapshot = build_snapshot(
+        report, pid=pid, target_prefix=target_prefix, locate=locate, taken_at=written
+    )
     snapshot.raw_path = str(path)
     return snapshot
 

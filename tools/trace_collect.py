@@ -61,7 +61,8 @@ class TraceCollectArgs(BaseModel):
     preset: Preset = Field(
         default="cpu",
         description="cpu (samples), alloc (GC allocation ticks), contention (lock waits), all "
-        "(CPU + GC + contention + waits).",
+        "(CPU + GC + contention + waits), hang (CPU + locks + waits + thread pool + task "
+        "awaits; costly, only for hang/deadlock questions).",
     )
     providers: str | None = Field(
         default=None,

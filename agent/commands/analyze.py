@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tools.analysis.results import TraceAnalysis
     from tools.source.recommend import SourceLinkedFindings
+    from tools.source.symbol_index import SymbolIndex
 
 BIG_FILE_BYTES = 20_000_000
 """Files larger than this get a progress bar on stderr."""
@@ -52,6 +53,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         help="the target repository: link hot methods, allocation and lock sites to file:line "
         "and recommend changes at those lines",
+    )
+    parser.add_argument(
+        "--snapshot",
+        type=Path,
+        help="a saved `dotnet-stack report` of the traced process (stack_snapshot's file or "
+        "the stress tool's watchdog capture): the hang verdict reads it too",
     )
     parser.add_argument(
         "--format",
@@ -125,12 +132,15 @@ def usage_error(args: argparse.Namespace) -> str | None:
         return "--format html cannot be combined with --json or --folded"
     if args.repo is not None and not args.repo.is_dir():
         return f"--repo {args.repo}: not a folder"
+    if args.snapshot is not None and not args.snapshot.is_file():
+        return f"--snapshot {args.snapshot}: no such file"
     return None
 
 
 def run(args: argparse.Namespace) -> int:
     """Runs `pta analyze`."""
     # Imported here so that `pta --help` and other commands do not pay for the analysis stack.
+    from tools.errors import ToolError
     from tools.nettrace.model import TraceFormatError
 
     problem = usage_error(args)
@@ -145,9 +155,10 @@ def run(args: argparse.Namespace) -> int:
             return print_folded(args)
         if args.format == "html":
             return write_html(args)
-        analysis = analyse(args)
-        findings = link_to_source(args, analysis)
-    except (TraceFormatError, OSError, ValueError) as exc:
+        index = repo_index(args)
+        analysis = analyse(args, index)
+        findings = link_to_source(args, analysis, index)
+    except (TraceFormatError, OSError, ValueError, ToolError) as exc:
         return fail("analyze", args.trace, exc)
     if args.json:
         data = analysis.model_dump(mode="json")
@@ -170,10 +181,25 @@ def print_folded(args: argparse.Namespace) -> int:
     return 0
 
 
-def analyse(args: argparse.Namespace) -> TraceAnalysis:
+def repo_index(args: argparse.Namespace) -> SymbolIndex | None:
+    """With `--repo`: the C# symbol index of the target (built once, used twice)."""
+    if args.repo is None:
+        return None
+    from tools.source.symbol_index import build_index
+
+    return build_index(args.repo.resolve())
+
+
+def analyse(args: argparse.Namespace, index: SymbolIndex | None = None) -> TraceAnalysis:
     """The one-pass analysis, with a progress bar for big files."""
     from tools.analysis.analyze import analyze_trace_file
+    from tools.source.locate import locator
+    from tools.stack_snapshot import load_snapshot
 
+    locate = locator(index)
+    snapshot = None
+    if args.snapshot is not None:
+        snapshot = load_snapshot(args.snapshot, target_prefix=args.target_prefix, locate=locate)
     with read_progress(args.trace) as progress:
         return analyze_trace_file(
             args.trace,
@@ -182,11 +208,13 @@ def analyse(args: argparse.Namespace) -> TraceAnalysis:
             target_prefix=args.target_prefix,
             progress=progress,
             workers=args.jobs,
+            snapshot=snapshot,
+            locate=locate,
         )
 
 
 def link_to_source(
-    args: argparse.Namespace, analysis: TraceAnalysis
+    args: argparse.Namespace, analysis: TraceAnalysis, index: SymbolIndex | None = None
 ) -> SourceLinkedFindings | None:
     """With `--repo`: the analysis's target frames linked to file:line, and recommendations."""
     if args.repo is None:
@@ -194,7 +222,9 @@ def link_to_source(
     from tools.source.recommend import link_and_recommend
 
     data = analysis.model_dump(mode="json")
-    return link_and_recommend(data, args.repo.resolve(), target_prefix=args.target_prefix)
+    return link_and_recommend(
+        data, args.repo.resolve(), target_prefix=args.target_prefix, index=index
+    )
 
 
 def write_html(args: argparse.Namespace) -> int:

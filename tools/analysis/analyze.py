@@ -92,6 +92,8 @@ def analyze_trace_file(
         thread_pool=collectors.pool.summarize(scan.first_ts, info.qpc_frequency),
         threads=threads[:top],
     )
+    if snapshot is not None and snapshot.pid not in (0, info.process_id):
+        snapshot = None  # another process's stacks say nothing about this trace
     if window is not None and info.qpc_frequency > 0:
         inputs = HangInputs(
             analysis.deadlock,

@@ -132,8 +132,9 @@ def _sync_over_async(
         return None
     if injections < 1 and growth < MIN_POOL_GROWTH:
         return None
+    sites = _one_per_caller(sites)
     link_locations([], sites, locate)
-    evidence = [_pool_site_line(s) for s in _one_per_caller(sites)[:6]]
+    evidence = [_pool_site_line(s) for s in sites[:6]]
     evidence.append(_pool_line(pool))
     if stall is not None and stall.detected:
         evidence.append(f"progress stalled: {_stall_text(stall)}")
@@ -285,6 +286,11 @@ def _blocked_threads(sites: list[BlockedPoolSite], source: str) -> int:
 
 def _pool_site_line(site: BlockedPoolSite) -> str:
     where = _at(site.caller, site.location)
+    if site.source == "snapshot":
+        return (
+            f"confirmed by the stack snapshot: {site.open_threads} pool threads blocked in "
+            f"{site.blocked_in} at {where}"
+        )
     done = f", {site.waits} completed waits" if site.waits else ""
     return (
         f"{site.open_threads} pool threads blocked in {site.blocked_in} at {where}{done}, the "
@@ -327,7 +333,8 @@ def _stall_text(stall: StallInfo | None) -> str:
 
 def _at(frame: str | None, location: str | None) -> str:
     name = _short(frame) if frame else "?"
-    return f"`{name}`" + (f" ({location})" if location else "")
+    quoted = f"`` {name} ``" if "`" in name else f"`{name}`"
+    return quoted + (f" ({location})" if location else "")
 
 
 def _short(frame: str) -> str:

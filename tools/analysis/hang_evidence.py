@@ -114,22 +114,29 @@ def tpl_blocked_pool_sites(awaits: AwaitSection) -> list[BlockedPoolSite]:
 
 
 def snapshot_pool_sites(snapshot: Snapshot | None) -> list[BlockedPoolSite]:
-    """Pool threads the stack snapshot shows blocked in a task wait."""
+    """Pool threads the stack snapshot shows blocked in a task wait, by call site."""
     if snapshot is None:
         return []
-    return [
-        BlockedPoolSite(
-            caller=group.caller_frame or (group.frames[0] if group.frames else "?"),
-            location=group.location,
-            blocked_in=group.blocked_in or LABELS.get(group.block_kind or "", "?"),
-            open_threads=group.count,
-            waits=0,
-            max_ms=0.0,
-            source="snapshot",
+    sites: dict[tuple[str, str], BlockedPoolSite] = {}
+    for group in snapshot.groups:
+        if not group.thread_pool or group.block_kind not in TASK_WAIT_KINDS:
+            continue
+        caller = group.caller_frame or (group.frames[0] if group.frames else "?")
+        label = group.blocked_in or LABELS.get(group.block_kind or "", "?")
+        site = sites.setdefault(
+            (caller, label),
+            BlockedPoolSite(
+                caller=caller,
+                location=group.location,
+                blocked_in=label,
+                open_threads=0,
+                waits=0,
+                max_ms=0.0,
+                source="snapshot",
+            ),
         )
-        for group in snapshot.groups
-        if group.thread_pool and group.block_kind in TASK_WAIT_KINDS
-    ]
+        site.open_threads += group.count
+    return list(sites.values())
 
 
 def snapshot_lock_threads(snapshot: Snapshot | None) -> dict[int, str]:
@@ -148,9 +155,10 @@ def snapshot_summary(snapshot: Snapshot) -> str:
     """One sentence: what the snapshot's program threads were doing."""
     kinds = ", ".join(f"{n} in {LABELS.get(k, k)}" for k, n in snapshot.blocked_by_kind.items())
     blocked = f"{snapshot.blocked_threads} blocked ({kinds})" if kinds else "none blocked"
+    of = f" of pid {snapshot.pid}" if snapshot.pid else ""
     return (
-        f"the stack snapshot of pid {snapshot.pid} at {snapshot.taken_at} shows "
-        f"{snapshot.threads} managed threads: {blocked}, {snapshot.running_threads} on CPU"
+        f"the stack snapshot{of} ({snapshot.taken_at}) shows {snapshot.threads} managed "
+        f"threads: {blocked}, {snapshot.running_threads} on CPU"
     )
 
 
