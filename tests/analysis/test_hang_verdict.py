@@ -8,11 +8,13 @@ report of the same process taken right after the trace.
 from __future__ import annotations
 
 import struct
+import zipfile
 from functools import cache
 from pathlib import Path
 
 import pytest
 
+from tools.analysis import parallel
 from tools.analysis.analyze import analyze_trace_file
 from tools.analysis.awaits import AwaitCollector
 from tools.analysis.hang_models import HangVerdict, StallInfo
@@ -193,3 +195,20 @@ def test_an_end_read_before_its_begin_still_closes_the_wait() -> None:
     collector.on_begin(_event(10, struct.pack("<5i", 1, 0, 77, 2, 78), 150, (0x1000,)))
     assert [w.task_id for w in collector.open_waits()] == [77]
     assert collector.completed[1].count == 1
+
+
+@pytest.mark.parametrize("name", ["sync-over-async", "async-hang"])
+def test_awaits_pair_across_parts_read_by_workers(
+    name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Read in three parts by worker processes, the waits, the pool and the verdict are the
+    one pass's (waits begun in one part and ended in another included)."""
+    monkeypatch.setattr(parallel, "MIN_PART_BYTES", 0)
+    with zipfile.ZipFile(HANG / f"hanglab-{name}.nettrace.zip") as archive:
+        path = Path(archive.extract(f"hanglab-{name}.nettrace", tmp_path))
+    assert len(parallel.plan(path, 3)) == 3
+    one = analyze_trace_file(path, target_prefix=PREFIX, workers=1)
+    parts = analyze_trace_file(path, target_prefix=PREFIX, workers=3)
+    assert parts.awaits == one.awaits and parts.thread_pool == one.thread_pool
+    assert parts.hang_verdict == one.hang_verdict
+    assert one.awaits.ended > 1000

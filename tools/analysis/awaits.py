@@ -65,9 +65,13 @@ class CompletedStats:
 
 @dataclass
 class AwaitCollector:
-    """Pairs TaskWaitBegin/End per awaited task id; keeps what stayed open and per-stack stats."""
+    """Pairs TaskWaitBegin/End per awaited task id; keeps what stayed open and per-stack stats.
 
-    stacks: StackInterner
+    Pairing does not depend on the order events are read in, so a part of the trace scanned
+    apart pairs its own events and :meth:`merge` adds it to the parts before it.
+    """
+
+    stacks: StackInterner | None
     pointer_size: int
     pending: dict[int, list[PendingWait]] = field(default_factory=dict)
     early_ends: Counter[int] = field(default_factory=Counter)
@@ -81,6 +85,7 @@ class AwaitCollector:
         if not isinstance(begin, TaskWaitBegin) or begin.task_id is None:
             return
         self.begins += 1
+        assert self.stacks is not None, "a merged-only collector reads no events"
         sid = self.stacks.intern(ev.stack)
         if self.early_ends[begin.task_id]:
             self.early_ends[begin.task_id] -= 1
@@ -110,6 +115,41 @@ class AwaitCollector:
         if not waits:
             del self.pending[end.task_id]
         self._completed(wait.stack_id, wait.timestamp)
+
+    def merge(self, later: AwaitCollector, ids: list[int]) -> None:
+        """Adds the collector of a later part (its stack ids mapped through ``ids``).
+
+        Ends the later part read without their Begin end the oldest waits still pending here
+        (a Begin is never after a sequence point its End precedes, so never in a later part).
+        """
+        for task_id, count in later.early_ends.items():
+            for _ in range(count):
+                waits = self.pending.get(task_id)
+                if not waits:
+                    self.early_ends[task_id] += 1
+                    continue
+                wait = waits.pop(0)
+                if not waits:
+                    del self.pending[task_id]
+                self._completed(wait.stack_id, wait.timestamp)
+        for task_id, waits in later.pending.items():
+            for wait in waits:
+                wait.stack_id = ids[wait.stack_id]
+            self.pending.setdefault(task_id, []).extend(waits)
+        for stack_id, stats in later.completed.items():
+            mine = self.completed.get(ids[stack_id])
+            if mine is None:
+                self.completed[ids[stack_id]] = stats
+            else:
+                mine.count += stats.count
+                mine.first_begin = min(mine.first_begin, stats.first_begin)
+                mine.last_begin = max(mine.last_begin, stats.last_begin)
+        self.begins += later.begins
+        self.ends += later.ends
+
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the interner (a part's stacks travel on their own)."""
+        return {**self.__dict__, "stacks": None}
 
     def _completed(self, stack_id: int, began: int) -> None:
         stats = self.completed.get(stack_id)
@@ -167,6 +207,7 @@ def summarize_awaits(
     if last_ts is None or qpc_frequency <= 0:
         return section
     method_tasks = {w.continuation_id for w in waits if w.continuation_id}
+    chains = _chains(waits)
     groups: dict[tuple[str, int], _Group] = {}
     for wait in waits:
         method = awaiting_frame(frames[wait.stack_id][::-1], target_prefix)
@@ -178,13 +219,35 @@ def summarize_awaits(
         method_stacks.setdefault(method, set()).add(sid)
     built = [
         _summary(key, group, collector, frames, method_stacks, method_tasks, last_ts,
-                 qpc_frequency)
+                 qpc_frequency).model_copy(update={"chain": chains[id(group.waits[0])]})
         for key, group in groups.items()
     ]  # fmt: skip
     built = [g for g in built if g.oldest_s >= MIN_REPORTED_AGE_S]
     built.sort(key=lambda g: (not g.innermost, -g.oldest_s, -g.count))
     section.groups = built[:MAX_GROUPS]
     return section
+
+
+def _chains(waits: list[PendingWait]) -> dict[int, int]:
+    """id(wait) -> chain number: waits joined when one awaits the task of the other's method."""
+    parent = list(range(len(waits)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    by_method_task: dict[int, int] = {}
+    for i, wait in enumerate(waits):
+        if wait.continuation_id:
+            by_method_task.setdefault(wait.continuation_id, i)
+    for i, wait in enumerate(waits):
+        j = by_method_task.get(wait.task_id)
+        if j is not None:
+            parent[root(i)] = root(j)
+    numbers: dict[int, int] = {}
+    return {id(w): numbers.setdefault(root(i), len(numbers) + 1) for i, w in enumerate(waits)}
 
 
 def _summary(

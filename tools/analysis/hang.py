@@ -164,7 +164,7 @@ def _async_hang(
     total = sum(g.count for g in hung)
     return HangVerdict(
         kind="async_hang",
-        headline=f"Async hang: {total} awaits never completed; the innermost waits in "
+        headline=f"Async hang: {_plural(total, 'await')} never completed; the innermost waits in "
         f"{_short(innermost.method)} for {innermost.oldest_s:.1f} s (no thread is blocked).",
         evidence=evidence,
         awaits=hung,
@@ -178,9 +178,11 @@ def _hung_awaits(inputs: HangInputs, stall: StallInfo | None) -> list[AwaitGroup
         for g in inputs.awaits.groups
         if g.behavior == "await" and g.oldest_s >= min_age and not g.progressed_after
     ]
-    stuck_in_trace = [g for g in old if g.active_before]
-    if stuck_in_trace:
-        return stuck_in_trace
+    # A chain whose method was making progress, then stopped: the whole chain hangs, its
+    # innermost await included even when that method completed nothing in the window.
+    stuck_chains = {g.chain for g in old if g.active_before}
+    if stuck_chains:
+        return [g for g in old if g.chain in stuck_chains]
     return old if stall is not None and stall.detected else []
 
 
@@ -313,9 +315,13 @@ def _await_line(group: AwaitGroup) -> str:
     role = "innermost: awaits a task nothing completes" if group.innermost else "awaits the above"
     before = ", after completing others" if group.active_before else ""
     return (
-        f"{group.count} awaits in {_at(group.method, group.location)} open for up to "
+        f"{_plural(group.count, 'await')} in {_at(group.method, group.location)} open for up to "
         f"{group.oldest_s:.1f} s ({role}{before})"
     )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _stall_text(stall: StallInfo | None) -> str:

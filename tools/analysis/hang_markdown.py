@@ -97,7 +97,8 @@ def _pool_table(sites: list[BlockedPoolSite]) -> list[str]:
 
 def _snapshot_table(snapshot: Snapshot) -> list[str]:
     rows = [
-        f"Stack snapshot (pid {snapshot.pid}, {snapshot.taken_at}, {snapshot.threads} threads):",
+        f"Stack snapshot ({f'pid {snapshot.pid}, ' if snapshot.pid else ''}{snapshot.taken_at}, "
+        f"{snapshot.threads} threads):",
         "",
         "| threads | state | blocked in | at |",
         "|---|---|---|---|",

@@ -45,6 +45,11 @@ class AwaitGroup(BaseModel):
         description="Awaits a task that no open await belongs to (a TaskCompletionSource, "
         "timer or I/O): where the chain of waiting methods ends.",
     )
+    chain: int = Field(
+        default=0,
+        description="Open waits linked through task ids (one awaits the other's method) share "
+        "a chain number.",
+    )
     completed: int = Field(default=0, description="Waits begun in this method that ended.")
     active_before: bool = Field(
         default=False,

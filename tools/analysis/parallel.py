@@ -34,8 +34,9 @@ from tools.analysis.gc import GCCollector
 from tools.analysis.source import (
     SAMPLE_KEYS,
     SYMBOL_KEYS,
-    Handler,
+    AnyHandler,
     Key,
+    Local,
     Progress,
     Rows,
     TraceScan,
@@ -64,7 +65,7 @@ class Collectors:
         self.awaits = AwaitCollector(scan.stacks, info.pointer_size)
         self.pool = ThreadPoolCollector(info.pointer_size)
 
-    def handlers(self) -> dict[Key, Handler | Rows]:
+    def handlers(self) -> dict[Key, AnyHandler]:
         """(provider, event id) → callback."""
         return {
             (RUNTIME, 10): Rows(self.allocs.on_tick),
@@ -78,8 +79,8 @@ class Collectors:
             (RUNTIME, 3): self.gcs.on_restart,
             (RUNTIME, 50): self.pool.on_worker_start,
             (RUNTIME, 55): self.pool.on_adjustment,
-            (TPL, 10): self.awaits.on_begin,
-            (TPL, 11): self.awaits.on_end,
+            (TPL, 10): Local(self.awaits.on_begin),
+            (TPL, 11): Local(self.awaits.on_end),
         }
 
 
@@ -90,6 +91,7 @@ class Part:
     stacks: list[tuple[int, ...]]
     deferred: list[tuple[int, Event]]
     allocations: AllocationCollector
+    awaits: AwaitCollector
     cpu: CpuTally | None
     counts: Counter[Key]
     first_ts: int | None
@@ -152,11 +154,13 @@ def scan_part(path: str, window: Window) -> Part:
         scan, collectors = scan_window(Path(path), window, defer_events=True)
     except TraceFormatError as exc:  # corrupt at the part's start: the parts before stand
         empty = AllocationCollector()
-        return Part([()], [], empty, None, Counter(), None, None, ReadStats(), str(exc))
+        awaits = AwaitCollector(None, 8)
+        return Part([()], [], empty, awaits, None, Counter(), None, None, ReadStats(), str(exc))
     return Part(
         scan.stacks.stacks,
         scan.deferred,
         collectors.allocs,
+        collectors.awaits,
         scan.cpu,
         scan.counts,
         scan.first_ts,
@@ -181,6 +185,7 @@ def merge(scan: TraceScan, collectors: Collectors, part: Part) -> None:
     for i in range(done, len(stacks)):
         ids[i] = intern(stacks[i])
     collectors.allocs.merge(part.allocations, ids)
+    collectors.awaits.merge(part.awaits, ids)
     if scan.cpu is not None and part.cpu is not None:
         scan.cpu.merge(part.cpu, ids)
     scan.counts.update(part.counts)
@@ -241,7 +246,7 @@ def scan_window(
     """Scans one window (None: the whole trace) with every analysis attached."""
     built: list[Collectors] = []
 
-    def setup(scan: TraceScan) -> dict[Key, Handler | Rows]:
+    def setup(scan: TraceScan) -> dict[Key, AnyHandler]:
         built.append(Collectors(scan))
         return built[0].handlers()
 
