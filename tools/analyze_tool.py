@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from tools.analysis.analyze import analyze_trace_file
 from tools.analysis.hang_models import HangVerdict, StallInfo
 from tools.analysis.results import TraceAnalysis
-from tools.base import Tool, ToolContext
+from tools.base import RESULT_TEXT_MAX_CHARS, Tool, ToolContext
 from tools.errors import ToolError
 from tools.nettrace.model import TraceFormatError
 from tools.stack_snapshot import SNAPSHOT_STATE_KEY
@@ -24,6 +24,8 @@ SOURCE_LINKS = 15
 """Most frame -> file:line links in one result."""
 SOURCE_RECOMMENDATIONS = 6
 """Most source-linked recommendations in one result."""
+FIT_CHARS = RESULT_TEXT_MAX_CHARS - 1_500
+"""What the analysis may take of a result, leaving room for source links added after it."""
 STALL_STATE_KEY = "stall"
 """``ctx.state`` key of the stall trace_collect saw (a StallInfo or its dict)."""
 
@@ -81,7 +83,17 @@ def _stack(frames: list[str]) -> list[str]:
 
 
 def compact(analysis: TraceAnalysis, top: int) -> AnalyzeTraceResult:
-    """Cuts an analysis down to what fits a tool result (a few thousand tokens)."""
+    """Cuts an analysis down to what fits a tool result (a few thousand tokens): the top lists
+    and stacks first, then, while the JSON is still over the cap, the least telling parts."""
+    result = _cut(analysis, top)
+    for trim in _TRIMS:
+        if len(result.model_dump_json(exclude_none=True)) <= FIT_CHARS:
+            break
+        trim(result)
+    return result
+
+
+def _cut(analysis: TraceAnalysis, top: int) -> AnalyzeTraceResult:
     cpu = analysis.cpu.model_copy(deep=True)
     cpu.top_self = cpu.top_self[:top]
     cpu.top_self_managed = cpu.top_self_managed[: min(top, 5)]
@@ -99,12 +111,13 @@ def compact(analysis: TraceAnalysis, top: int) -> AnalyzeTraceResult:
         for wait in section.top:
             wait.frames = _stack(wait.frames)
     deadlock = analysis.deadlock.model_copy(deep=True)
+    deadlock.evidence = deadlock.evidence[:SITES]
     for evidence in deadlock.evidence:
         evidence.stacks = [_stack(s) for s in evidence.stacks]
     awaits = analysis.awaits.model_copy(deep=True)
-    awaits.groups = awaits.groups[: min(top, SITES + 2)]
+    awaits.groups = awaits.groups[: min(top, SITES + 1)]
     for group in awaits.groups:
-        group.stack = _stack(group.stack[::-1])[::-1]
+        group.method, group.stack = _frame(group.method), []
     return AnalyzeTraceResult(
         trace=analysis.trace,
         events_by_provider=analysis.events_by_provider,
@@ -121,22 +134,55 @@ def compact(analysis: TraceAnalysis, top: int) -> AnalyzeTraceResult:
     )
 
 
+def _fewer_wait_frames(result: AnalyzeTraceResult) -> None:
+    for section in (result.contention, result.contention.waits):
+        for site in section.top:
+            site.frames = site.frames[-2:]
+    for evidence in result.deadlock.evidence:
+        evidence.stacks = [stack[-2:] for stack in evidence.stacks]
+
+
+def _fewer_methods(result: AnalyzeTraceResult) -> None:
+    result.cpu.top_inclusive = result.cpu.top_inclusive[:5]
+    result.cpu.top_self = result.cpu.top_self[:8]
+    result.threads = result.threads[:3]
+
+
+def _fewer_sites(result: AnalyzeTraceResult) -> None:
+    result.contention.top = result.contention.top[:2]
+    result.contention.waits.top = result.contention.waits.top[:2]
+    result.allocations.by_site = result.allocations.by_site[:2]
+
+
+_TRIMS = (_fewer_wait_frames, _fewer_methods, _fewer_sites)
+"""Applied in order while a result is over :data:`FIT_CHARS` (the hang verdict stays whole)."""
+
+
 def _compact_verdict(verdict: HangVerdict | None) -> HangVerdict | None:
+    """The verdict with its evidence lines and tables cut (one stack kept: the innermost
+    await's, nearest frames first; the snapshot's full groups stay in its saved file)."""
     if verdict is None:
         return None
     cut = verdict.model_copy(deep=True)
-    cut.evidence = [_frame_text(line) for line in cut.evidence[:8]]
-    for group in cut.awaits:
-        group.stack = group.stack[:STACK_FRAMES]
-    if cut.snapshot is not None:
-        cut.snapshot.groups = cut.snapshot.groups[: SITES + 1]
-        for stacks in cut.snapshot.groups:
-            stacks.frames = stacks.frames[:3]
+    cut.evidence = [_line(text) for text in cut.evidence[:6]]
+    cut.awaits = cut.awaits[: SITES + 1]
+    for index, group in enumerate(cut.awaits):
+        group.method = _frame(group.method)
+        group.stack = [_frame(f) for f in group.stack[:3]] if index == 0 else []
+    cut.blocked_pool = cut.blocked_pool[:SITES]
+    for site in cut.blocked_pool:
+        site.caller = _frame(site.caller)
+    for hop in cut.cycle:
+        hop.holding_frames = [_frame(f) for f in hop.holding_frames[:2]]
+        hop.holding_locations = hop.holding_locations[:2]
+    # The evidence lines already say what the snapshot and the stall showed.
+    cut.snapshot = cut.stall = None
+    cut.checked = []  # the same lines as the evidence of a no-hang verdict
     return cut
 
 
-def _frame_text(line: str) -> str:
-    return line if len(line) <= 4 * FRAME_CHARS else line[: 4 * FRAME_CHARS - 1] + "…"
+def _line(text: str) -> str:
+    return text if len(text) <= 4 * FRAME_CHARS else text[: 4 * FRAME_CHARS - 1] + "…"
 
 
 def _hang_context(ctx: ToolContext, path: Path) -> tuple[Snapshot | None, StallInfo | None]:

@@ -107,7 +107,8 @@ def test_sync_over_async_names_the_blocked_pool_threads_and_the_pool_growth() ->
     analysis = analysed("sync-over-async", "hanglab-sync-over-async.stacks.txt")
     found = analysis.hang_verdict
     assert found is not None and found.kind == "sync_over_async_starvation"
-    traced = next(s for s in found.blocked_pool if s.source == "waithandle")
+    traced = found.blocked_pool[0]
+    assert traced.source == "waithandle+tpl"  # WaitHandleWait events and TPL blocking waits
     assert traced.caller == "hanglab!HangLab.SyncOverAsync.Flush()"
     assert traced.blocked_in == "GetAwaiter().GetResult()" and traced.open_threads >= 40
     pool = analysis.thread_pool
@@ -212,3 +213,60 @@ def test_awaits_pair_across_parts_read_by_workers(
     assert parts.awaits == one.awaits and parts.thread_pool == one.thread_pool
     assert parts.hang_verdict == one.hang_verdict
     assert one.awaits.ended > 1000
+
+
+FLUSHLAB = {
+    "deadlock": "lock_order_deadlock",
+    "async-hang": "async_hang",
+    "sync-over-async": "sync_over_async_starvation",
+    "healthy": "no_hang",
+}
+
+
+@cache
+def flushlab(name: str) -> HangVerdict:
+    """The verdict on the sample target's trace, with its snapshot."""
+    snapshot = load_snapshot(HANG / f"flushlab-{name}.stacks.txt", target_prefix="FlushLab.")
+    analysis = analyze_trace_file(
+        HANG / f"flushlab-{name}.nettrace.zip", target_prefix="FlushLab.", snapshot=snapshot
+    )
+    assert analysis.hang_verdict is not None
+    return analysis.hang_verdict
+
+
+@pytest.mark.parametrize(("scenario", "kind"), FLUSHLAB.items())
+def test_sample_target_scenarios_get_their_verdict(scenario: str, kind: str) -> None:
+    """FlushLab's four scenarios, traced from the stress tool's marker: one verdict each."""
+    assert flushlab(scenario).kind == kind
+
+
+def test_sample_target_deadlock_is_flush_against_the_sender() -> None:
+    """The flush path waits in SenderLoop.WakeForFlush under SealAllUnderBatchLock while the
+    sender waits in RecordAccumulator.SealFromOutside: each holds what the other wants."""
+    found = flushlab("deadlock")
+    waiting = {h.waiting_frame.split("!")[-1].split("(")[0] for h in found.cycle if h.waiting_frame}
+    assert waiting == {
+        "FlushLab.Producer.SenderLoop.WakeForFlush",
+        "FlushLab.Producer.RecordAccumulator.SealFromOutside",
+    }
+    assert any("confirmed by the stack snapshot" in e for e in found.evidence)
+
+
+def test_sample_target_async_hang_is_the_flush_awaiting_a_lost_waiter() -> None:
+    """The innermost open await is MessageProducer.FlushAsync; its caller loop awaits it."""
+    found = flushlab("async-hang")
+    innermost = found.awaits[0]
+    assert innermost.innermost and innermost.method.endswith(
+        "FlushLab.Producer.MessageProducer+<FlushAsync>d__17.MoveNext()"
+    )
+    assert innermost.oldest_s > 5 and innermost.completed == 0
+    assert any(e.startswith("no thread waits for them") for e in found.evidence)
+
+
+def test_sample_target_starvation_blocks_in_produce_blocking() -> None:
+    """Pool threads block in GetResult under MessageProducer.ProduceBlocking; the pool grows."""
+    found = flushlab("sync-over-async")
+    site = found.blocked_pool[0]
+    assert "FlushLab.Producer.MessageProducer.ProduceBlocking(" in site.caller
+    assert site.blocked_in == "GetAwaiter().GetResult()" and site.open_threads >= 10
+    assert any("CooperativeBlocking injections" in e for e in found.evidence)

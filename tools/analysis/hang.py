@@ -138,10 +138,17 @@ def _sync_over_async(
     evidence.append(_pool_line(pool))
     if stall is not None and stall.detected:
         evidence.append(f"progress stalled: {_stall_text(stall)}")
+    longest = max(s.max_ms for s in sites) / 1000
+    what = (
+        f"{blocked} thread-pool threads block in task waits"
+        if blocked
+        else f"thread-pool threads blocked {long_waits:,} times in task waits (up to "
+        f"{longest:.1f} s)"
+    )
     return HangVerdict(
         kind="sync_over_async_starvation",
-        headline=f"Sync-over-async starvation: {blocked or long_waits} thread-pool threads block "
-        "in task waits while the work they wait for needs pool threads.",
+        headline=f"Sync-over-async starvation: {what} while the work they wait for needs pool "
+        "threads.",
         evidence=evidence,
         blocked_pool=sites,
     )
@@ -273,13 +280,25 @@ def _hop_line(hop: CycleHop, hops: list[CycleHop]) -> str:
 
 
 def _one_per_caller(sites: list[BlockedPoolSite]) -> list[BlockedPoolSite]:
-    """The best-evidenced site per caller (wait-handle events, then TPL, then the snapshot),
-    plus every snapshot site as confirmation."""
-    kept: dict[str, BlockedPoolSite] = {}
+    """One site per calling frame: what each source saw, merged (the most threads blocked at
+    once, the waits completed, the longest wait); the snapshot's count stays apart as the
+    confirmation it is."""
+    merged: dict[str, BlockedPoolSite] = {}
     for site in sites:
-        if site.source != "snapshot":
-            kept.setdefault(site.caller, site)
-    return list(kept.values()) + [s for s in sites if s.source == "snapshot"]
+        if site.source == "snapshot":
+            continue
+        seen = merged.get(site.caller)
+        if seen is None:
+            merged[site.caller] = site.model_copy()
+            continue
+        seen.open_threads = max(seen.open_threads, site.open_threads)
+        seen.waits += site.waits
+        seen.max_ms = max(seen.max_ms, site.max_ms)
+        if site.blocked_in != "a blocking task wait" and seen.blocked_in == "a blocking task wait":
+            seen.blocked_in = site.blocked_in
+        seen.source = f"{seen.source}+{site.source}"
+    ordered = sorted(merged.values(), key=lambda s: (-s.open_threads, -s.waits))
+    return ordered + [s for s in sites if s.source == "snapshot"]
 
 
 def _blocked_threads(sites: list[BlockedPoolSite], source: str) -> int:
@@ -293,7 +312,12 @@ def _pool_site_line(site: BlockedPoolSite) -> str:
             f"confirmed by the stack snapshot: {site.open_threads} pool threads blocked in "
             f"{site.blocked_in} at {where}"
         )
-    done = f", {site.waits} completed waits" if site.waits else ""
+    if not site.open_threads:
+        return (
+            f"{site.waits:,} waits of pool threads in {site.blocked_in} at {where}, the longest "
+            f"{site.max_ms / 1000:.1f} s, none still blocked when the trace ended ({site.source})"
+        )
+    done = f", {site.waits:,} completed waits" if site.waits else ""
     return (
         f"{site.open_threads} pool threads blocked in {site.blocked_in} at {where}{done}, the "
         f"longest {site.max_ms / 1000:.1f} s ({site.source})"
