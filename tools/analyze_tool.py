@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from tools.analysis.analyze import analyze_trace_file
-from tools.analysis.hang_models import HangVerdict, StallInfo
 from tools.analysis.results import TraceAnalysis
 from tools.base import RESULT_TEXT_MAX_CHARS, Tool, ToolContext
 from tools.errors import ToolError
+from tools.hang_context import compact_awaits, compact_verdict, hang_context, verdict_locator
 from tools.nettrace.model import TraceFormatError
-from tools.stack_snapshot import SNAPSHOT_STATE_KEY
-from tools.stacks.model import Snapshot
 
 STACK_FRAMES = 5
 FRAME_CHARS = 80
@@ -26,8 +23,6 @@ SOURCE_RECOMMENDATIONS = 6
 """Most source-linked recommendations in one result."""
 FIT_CHARS = RESULT_TEXT_MAX_CHARS - 1_500
 """What the analysis may take of a result, leaving room for source links added after it."""
-STALL_STATE_KEY = "stall"
-"""``ctx.state`` key of the stall trace_collect saw (a StallInfo or its dict)."""
 
 
 class AnalyzeTraceArgs(BaseModel):
@@ -114,10 +109,6 @@ def _cut(analysis: TraceAnalysis, top: int) -> AnalyzeTraceResult:
     deadlock.evidence = deadlock.evidence[:SITES]
     for evidence in deadlock.evidence:
         evidence.stacks = [_stack(s) for s in evidence.stacks]
-    awaits = analysis.awaits.model_copy(deep=True)
-    awaits.groups = awaits.groups[: min(top, SITES + 1)]
-    for group in awaits.groups:
-        group.method, group.stack = _frame(group.method), []
     return AnalyzeTraceResult(
         trace=analysis.trace,
         events_by_provider=analysis.events_by_provider,
@@ -126,9 +117,9 @@ def _cut(analysis: TraceAnalysis, top: int) -> AnalyzeTraceResult:
         contention=locks,
         deadlock=deadlock,
         gc=analysis.gc,
-        awaits=awaits,
+        awaits=compact_awaits(analysis.awaits),
         thread_pool=analysis.thread_pool,
-        hang_verdict=_compact_verdict(analysis.hang_verdict),
+        hang_verdict=compact_verdict(analysis.hang_verdict),
         threads=analysis.threads[:THREADS],
         notes=analysis.notes,
     )
@@ -158,47 +149,6 @@ _TRIMS = (_fewer_wait_frames, _fewer_methods, _fewer_sites)
 """Applied in order while a result is over :data:`FIT_CHARS` (the hang verdict stays whole)."""
 
 
-def _compact_verdict(verdict: HangVerdict | None) -> HangVerdict | None:
-    """The verdict with its evidence lines and tables cut (one stack kept: the innermost
-    await's, nearest frames first; the snapshot's full groups stay in its saved file)."""
-    if verdict is None:
-        return None
-    cut = verdict.model_copy(deep=True)
-    cut.evidence = [_line(text) for text in cut.evidence[:6]]
-    cut.awaits = cut.awaits[: SITES + 1]
-    for index, group in enumerate(cut.awaits):
-        group.method = _frame(group.method)
-        group.stack = [_frame(f) for f in group.stack[:3]] if index == 0 else []
-    cut.blocked_pool = cut.blocked_pool[:SITES]
-    for site in cut.blocked_pool:
-        site.caller = _frame(site.caller)
-    for hop in cut.cycle:
-        hop.holding_frames = [_frame(f) for f in hop.holding_frames[:2]]
-        hop.holding_locations = hop.holding_locations[:2]
-    # The evidence lines already say what the snapshot and the stall showed.
-    cut.snapshot = cut.stall = None
-    cut.checked = []  # the same lines as the evidence of a no-hang verdict
-    return cut
-
-
-def _line(text: str) -> str:
-    return text if len(text) <= 4 * FRAME_CHARS else text[: 4 * FRAME_CHARS - 1] + "…"
-
-
-def _hang_context(ctx: ToolContext, path: Path) -> tuple[Snapshot | None, StallInfo | None]:
-    """The snapshot stack_snapshot (or trace_collect) took and the stall trace_collect saw,
-    when they belong to this trace's run."""
-    snapshot = ctx.state.get(SNAPSHOT_STATE_KEY)
-    stall = ctx.state.get(STALL_STATE_KEY)
-    same_run = ctx.state.get("last_trace") == str(path)
-    if isinstance(stall, dict):
-        stall = StallInfo.model_validate(stall)
-    return (
-        snapshot if isinstance(snapshot, Snapshot) else None,
-        stall if isinstance(stall, StallInfo) and same_run else None,
-    )
-
-
 def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResult:
     """Analyse a .nettrace file natively: hot methods (self/inclusive, Dekaf vs runtime vs
     native share), allocations by type and stack (per-message vs per-batch), lock contention
@@ -223,7 +173,7 @@ def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResul
     def progress(done: int) -> None:
         ctx.progress(f"analysing {path.name}: {done / 1e6:.0f} MB read", done, size)
 
-    snapshot, stall = _hang_context(ctx, path)
+    snapshot, stall = hang_context(ctx, path)
     try:
         analysis = analyze_trace_file(
             path,
@@ -233,24 +183,13 @@ def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResul
             progress=progress,
             snapshot=snapshot,
             stall=stall,
-            locate=_locate(ctx),
+            locate=verdict_locator(ctx),
         )
     except TraceFormatError as exc:
         raise ToolError(f"{path} is not a readable trace: {exc}") from None
     result = compact(analysis, args.top)
     link_to_source(result, analysis, ctx, args.target_prefix or "Dekaf.")
     return result
-
-
-def _locate(ctx: ToolContext) -> Callable[[str], str | None] | None:
-    """frame -> file:line for the hang verdict; None when the repo has no C# sources."""
-    from tools.source.find_source import get_index
-    from tools.source.locate import locator
-
-    try:
-        return locator(get_index(ctx))
-    except (ToolError, OSError, ValueError):
-        return None
 
 
 def link_to_source(

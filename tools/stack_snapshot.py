@@ -53,12 +53,14 @@ class StackSnapshotArgs(BaseModel):
 
 
 def stack_snapshot(args: StackSnapshotArgs, ctx: ToolContext) -> Snapshot:
-    """Take a stack snapshot of every managed thread of the running stress process (or pid)
-    with `dotnet-stack report`. Use it when progress has stalled, to see which threads are
-    blocked and where: threads with identical stacks are grouped with counts, blocking calls
-    are named (lock, Monitor.Wait, WaitHandle, Task.Wait/.Result/GetAwaiter().GetResult(),
-    SemaphoreSlim.Wait, Thread.Join) and target frames are linked to file:line. An await that
-    never completes blocks no thread: a snapshot cannot show it (trace with preset hang).
+    """Take a stack snapshot of every managed thread of the running stress process (or of
+    pid) with `dotnet-stack report`, installed on demand. Use it while progress is stalled, to
+    see which threads are blocked and where. Not for a hang that blocks no thread (an await
+    that never completes: trace with preset hang and use analyze_trace) nor for CPU or
+    allocation questions. The result groups threads with identical stacks (counts, thread
+    ids), names each group's blocking call (lock, Monitor.Wait, WaitHandle,
+    Task.Wait/.Result/GetAwaiter().GetResult(), SemaphoreSlim.Wait, Thread.Join/Sleep) and
+    links its first target frame to file:line; analyze_trace then uses it for its verdict.
     """
     pid = args.pid or ctx.state.get(PID_STATE_KEY)
     if not isinstance(pid, int) or pid <= 0:
