@@ -270,3 +270,12 @@ def test_sample_target_starvation_blocks_in_produce_blocking() -> None:
     assert "FlushLab.Producer.MessageProducer.ProduceBlocking(" in site.caller
     assert site.blocked_in == "GetAwaiter().GetResult()" and site.open_threads >= 10
     assert any("CooperativeBlocking injections" in e for e in found.evidence)
+
+
+def test_a_cpu_only_trace_says_it_cannot_show_a_hang(traces_dir: Path) -> None:
+    """Samples alone: no hang claimed, and the verdict says this trace could not show one."""
+    analysis = analyze_trace_file(traces_dir / "perfview-only_managed_samples.nettrace.zip")
+    found = analysis.hang_verdict
+    assert found is not None and found.kind == "no_hang"
+    assert found.headline.startswith("No hang seen, but this trace cannot show one")
+    assert "preset `hang`" in found.headline

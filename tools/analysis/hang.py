@@ -44,7 +44,10 @@ LONG_POOL_WAIT_MS = 1000.0
 MIN_POOL_GROWTH = 2
 STUCK_LOCK_SHARE = 0.5
 """A lock wait left open for half the window is a stall even without a cycle."""
-PRESET_HANG = "trace again with preset `hang` while it happens (TplEventSource task waits, "
+PRESET_HANG = (
+    "trace again with preset `hang` while it happens (TplEventSource task waits, lock owners, "
+    "thread-pool growth)"
+)
 DUMP = "`dotnet-dump collect -p PID`"
 
 
@@ -222,7 +225,7 @@ def _stall(
 def _next_collection(inputs: HangInputs, snapshot: Snapshot | None, stuck_lock: bool) -> str:
     in_lock = snapshot is not None and snapshot.blocked_by_kind.get("lock", 0) > 0
     if not inputs.awaits.collected:
-        return PRESET_HANG + "thread-pool growth, lock owners)."
+        return PRESET_HANG + "."
     if snapshot is None:
         return "a stack snapshot (stack_snapshot) while it is stalled: which threads block where."
     if in_lock or stuck_lock:
@@ -252,12 +255,19 @@ def _no_hang(inputs: HangInputs, snapshot: Snapshot | None, stall: StallInfo | N
         checked.append("progress kept growing during the trace")
     if snapshot is not None:
         checked.append(snapshot_summary(snapshot))
-    missing = "" if inputs.awaits.collected else (
-        " — but this trace holds no task-wait events: " + PRESET_HANG + "to be sure)."
-    )  # fmt: skip
+    if not (inputs.contention_collected or inputs.awaits.collected or inputs.pool.collected):
+        headline = (
+            "No hang seen, but this trace cannot show one: it holds no lock, wait, task-wait or "
+            f"thread-pool events; {PRESET_HANG} to be sure."
+        )
+    else:
+        missing = "" if inputs.awaits.collected else (
+            f" — but this trace holds no task-wait events: {PRESET_HANG} to be sure."
+        )  # fmt: skip
+        headline = f"No hang: no lock cycle, no stuck await, no starved thread pool{missing}"
     return HangVerdict(
         kind="no_hang",
-        headline=f"No hang: no lock cycle, no stuck await, no starved thread pool{missing}",
+        headline=headline,
         evidence=checked or ["the trace holds no lock, wait, task-wait or thread-pool events"],
         checked=checked,
     )
