@@ -38,7 +38,7 @@ from agent.planner_memory import (
     memory_request_report,
     topic_file,
 )
-from agent.planner_report import StepResult, write_report
+from agent.planner_report import StepResult, dig, write_report
 
 PLANNER_NAME = "playbook-planner (offline)"
 """The model name runs by the planner are saved under."""
@@ -49,11 +49,10 @@ TRACE_SECONDS = 15
 RUN_MINUTES = 1
 """The stress tool's own run time the planner asks for (minutes)."""
 
-Preset = Literal["cpu", "alloc", "contention", "all"]
+Preset = Literal["cpu", "alloc", "contention", "all", "hang"]
 
-_CONTENTION_WORDS = (
-    r"deadlock|dead-lock|hang|hung|stuck|freeze|lock|wait|contention|blocked|blocking|starv"
-)
+_HANG_WORDS = r"deadlock|dead-lock|hang|hung|stuck|freeze|frozen|stall|starv|never return"
+_CONTENTION_WORDS = r"lock|wait|contention|blocked|blocking"
 _ALLOC_WORDS = r"alloc|allocation|allocations|allocates|gc|garbage|memory|heap|boxing|bytes"
 _SCENARIOS = (
     "producer-async-idempotent",
@@ -97,11 +96,12 @@ def route(request: str, default_scenario: str = "producer") -> Route:
     Dekaf scenario its words point to, else ``default_scenario`` (the target config's).
     """
     text = request.lower()
-    contention = _has(_CONTENTION_WORDS, text)
     alloc = _has(_ALLOC_WORDS, text)
     preset: Preset = "cpu"
-    if contention:
-        preset = "all"  # a hang needs lock waits AND CPU samples to tell a deadlock from O(n) work
+    if _has(_HANG_WORDS, text):
+        preset = "hang"  # locks, awaits and the pool: deadlock, async hang or starvation
+    elif _has(_CONTENTION_WORDS, text):
+        preset = "all"  # lock waits AND CPU samples to tell contention from O(n) work
     elif alloc:
         preset = "alloc"
     named = _NAMED_SCENARIO.search(text)
@@ -222,6 +222,13 @@ class PlaybookPlanner:
                     lambda _: _collect_input(r, self.trace_seconds),
                 ),
                 _Step(
+                    "stack_snapshot",
+                    "stack_snapshot",
+                    ("trace_collect",),
+                    "Progress stalled: taking a stack snapshot of every thread.",
+                    _snapshot_on_stall,
+                ),
+                _Step(
                     "analyze_trace",
                     "analyze_trace",
                     ("trace_collect",),
@@ -321,6 +328,14 @@ def _collect_input(r: Route, trace_seconds: int) -> dict[str, Any]:
 
 def _analyse_named(path: str) -> Callable[[dict[str, StepResult]], dict[str, Any]]:
     return lambda results: {"trace_path": path}
+
+
+def _snapshot_on_stall(results: dict[str, StepResult]) -> dict[str, Any] | None:
+    """Only when trace_collect reported a stall and brought back no snapshot of its own."""
+    data = results["trace_collect"].data
+    if dig(data, "stall", "detected") is not True or dig(data, "snapshot") is not None:
+        return None
+    return {}
 
 
 def _analyse_collected(results: dict[str, StepResult]) -> dict[str, Any] | None:

@@ -79,6 +79,7 @@ TOPICS: dict[str, tuple[str, str]] = {
     "alloc": ("allocations.md", "allocation sites and bytes per scenario"),
     "contention": ("contention.md", "lock waits and deadlock checks per scenario"),
     "all": ("contention.md", "lock waits and deadlock checks per scenario"),
+    "hang": ("contention.md", "lock waits and deadlock checks per scenario"),
 }
 """Topic file (and its index line) for what each preset teaches."""
 
@@ -134,7 +135,10 @@ def learned_facts(analysis: Any, target_prefix: str) -> list[str]:
     if waits and isinstance(waits[0], dict) and waits[0].get("site"):
         site = str(waits[0]["site"]).split("!", 1)[-1]
         facts.append(f"most lock waits at {site} ({waits[0].get('total_ms', '?')} ms)")
+    verdict = dig(analysis, "hang_verdict", "headline")
     suspected = dig(analysis, "deadlock", "suspected")
-    if isinstance(suspected, bool):
+    if isinstance(verdict, str):
+        facts.append(f"hang verdict: {verdict.rstrip('.')}")
+    elif isinstance(suspected, bool):
         facts.append("deadlock suspected" if suspected else "no deadlock suspected")
     return facts

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from agent.failures import CallFact, is_build_failure, missing_data_sentences
+from tools.analysis.hang_markdown import verdict_from_json, verdict_lines
 from tools.analysis.markdown import recommendation_lines
 from tools.target_config import KAFKA_NOT_NEEDED
 from tools.units import human_bytes, human_count
@@ -235,12 +236,15 @@ def _contention(v: _View) -> str:
             )
     elif cont.get("collected") is False or v.preset in ("cpu", "alloc"):
         lines.append(
-            "Not collected: this trace holds no lock-contention events. Ask about locks or "
-            "deadlocks (preset `all`) to record them."
+            "Not collected: this trace holds no lock-contention events. Ask about locks (preset "
+            "`all`) or a hang or deadlock (preset `hang`) to record them."
         )
     else:
         lines.append("No lock contention was recorded in the traced window.")
-    if dead.get("suspected") is True:
+    verdict = verdict_from_json(v.analysis.get("hang_verdict"))
+    if verdict is not None:
+        lines += ["", *verdict_lines(verdict)]
+    elif dead.get("suspected") is True:
         lines.append("**A deadlock is suspected.** Evidence:")
         lines += [f"- {_one_line(e)}" for e in (dead.get("evidence") or [])[:5]]
     elif dead.get("suspected") is False:

@@ -114,8 +114,9 @@ def investigate(request: str, tmp_path: Path, registry: ToolRegistry) -> RunResu
 @pytest.mark.parametrize(
     ("request_text", "preset", "scenario"),
     [
-        ("is there a deadlock in flush?", "all", "producer"),
-        ("the consumer hangs after a minute", "all", "consumer"),
+        ("is there a deadlock in flush?", "hang", "producer"),
+        ("the consumer hangs after a minute", "hang", "consumer"),
+        ("is there lock contention when producing?", "all", "producer"),
         ("does the producer allocate per message?", "alloc", "producer"),
         ("GC pauses in consume batch", "alloc", "consumer"),
         ("why is the consumer-batch scenario slow?", "cpu", "consumer-batch"),
@@ -123,7 +124,7 @@ def investigate(request: str, tmp_path: Path, registry: ToolRegistry) -> RunResu
     ],
 )
 def test_routing_by_words(request_text: str, preset: str, scenario: str) -> None:
-    """Deadlock/hang -> all (contention + CPU), alloc/GC -> alloc, slow -> cpu; one scenario."""
+    """Deadlock/hang -> hang, locks -> all (contention + CPU), alloc/GC -> alloc, slow -> cpu."""
     routed = route(request_text)
     assert (routed.preset, routed.scenario) == (preset, scenario)
     assert routed.scenario != "all"
@@ -137,7 +138,7 @@ def test_expert_order_and_the_collect_arguments(tmp_path: Path) -> None:
         "find_source", "check_guidelines", "write_memory", "write_memory",
     ]  # fmt: skip
     collect = result.tool_calls[3].input
-    assert collect == {"preset": "all", "scenario": "producer", "trace_seconds": 15,
+    assert collect == {"preset": "hang", "scenario": "producer", "trace_seconds": 15,
                        "run_minutes": 1}  # fmt: skip
     assert result.tool_calls[4].input == {"trace_path": "traces/run.nettrace", "messages": 150000}
     assert result.tool_calls[5].input == {"symbol": "Dekaf.Producer.RecordAccumulator.FlushAsync()"}
@@ -165,7 +166,7 @@ def test_memory_gets_a_dated_line_and_an_index_link(tmp_path: Path) -> None:
     investigate("is there a deadlock in flush?", tmp_path, tools())
     root = memory_root(tmp_path)
     topic = (root / "contention.md").read_text()
-    assert topic.startswith("- 2026-11-26 (producer, preset all, 15 s trace): ")
+    assert topic.startswith("- 2026-11-26 (producer, preset hang, 15 s trace): ")
     assert "deadlock suspected" in topic
     index = (root / "MEMORY.md").read_text()
     assert (

@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from tools.analysis.hang_models import AwaitSection, HangVerdict, ThreadPoolSection
 from tools.analysis.results import (
     AllocationSection,
     CodeShare,
@@ -27,6 +28,7 @@ from tools.analysis.results import (
     TraceAnalysis,
     WaitSection,
 )
+from tools.hang_context import compact_awaits, compact_verdict
 from tools.units import human_bytes, human_count
 
 Detail = Literal["summary", "cpu", "allocations", "contention", "gc", "events"]
@@ -111,6 +113,16 @@ class AnalyzeTraceResult(BaseModel):
     contention: ContentionSection
     deadlock: DeadlockSection
     gc: GCSection
+    awaits: AwaitSection = Field(
+        default_factory=AwaitSection,
+        description="Task awaits begun and never ended (hang preset).",
+    )
+    thread_pool: ThreadPoolSection = Field(
+        default_factory=ThreadPoolSection, description="Thread-pool growth by adjustment reason."
+    )
+    hang_verdict: HangVerdict | None = Field(
+        default=None, description="The one hang verdict with its evidence."
+    )
     threads: list[ThreadStat]
     notes: list[str] = Field(description="What to know about the trace and the analysis.")
     source_links: dict[str, str] = Field(
@@ -171,6 +183,9 @@ def compact(analysis: TraceAnalysis, view: View) -> AnalyzeTraceResult:
         contention=_contention(analysis.contention, view),
         deadlock=_deadlock(analysis.deadlock, view),
         gc=analysis.gc,
+        awaits=compact_awaits(analysis.awaits),
+        thread_pool=analysis.thread_pool,
+        hang_verdict=compact_verdict(analysis.hang_verdict),
         threads=analysis.threads[: view.rows_for("cpu", "threads")],
         notes=_notes(analysis),
     )

@@ -18,6 +18,7 @@ from tools.analyze_result import (
 )
 from tools.base import Tool, ToolContext
 from tools.errors import ToolError
+from tools.hang_context import hang_context, verdict_locator
 from tools.nettrace.model import TraceFormatError
 from tools.target_config import load_target_config
 from tools.trace_files import resolve_trace_path
@@ -69,7 +70,9 @@ class AnalyzeTraceArgs(BaseModel):
 def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResult:
     """Analyse a .nettrace file natively and summarise it: hot methods (self and inclusive,
     target vs runtime vs native share), allocations by type and stack (per-message vs
-    per-batch), lock contention and waits, suspected deadlocks with evidence, and GC pauses.
+    per-batch), lock contention and waits, GC pauses, and one hang verdict with its evidence
+    (lock-order deadlock, async hang, sync-over-async starvation, stall without evidence, or no
+    hang; it uses the run's stack snapshot and stall when there were any).
     Use it on the trace trace_collect wrote (its trace_path) or on any .nettrace the user
     names; it is the fastest and fullest view, so start with it. Prefer it to
     trace_report_piped (one topN table only) and to convert_speedscope (a flame-graph file
@@ -87,6 +90,7 @@ def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResul
         ctx.progress(f"analysing {path.name}: {done / 1e6:.0f} MB read", done, size)
 
     target_prefix = args.target_prefix or _configured_prefix(ctx)
+    snapshot, stall = hang_context(ctx, path)
     try:
         analysis = analyze_trace_file(
             path,
@@ -94,6 +98,9 @@ def analyze_trace(args: AnalyzeTraceArgs, ctx: ToolContext) -> AnalyzeTraceResul
             messages=messages if isinstance(messages, int) and messages > 0 else None,
             target_prefix=target_prefix,
             progress=progress,
+            snapshot=snapshot,
+            stall=stall,
+            locate=verdict_locator(ctx),
         )
     except TraceFormatError as exc:
         raise ToolError(f"{path} is not a readable trace: {exc}") from None

@@ -13,6 +13,7 @@ from tools.kafka import START_KAFKA_TOOL
 from tools.memory_tools import READ_MEMORY_TOOL, WRITE_MEMORY_TOOL
 from tools.source import CHECK_GUIDELINES_TOOL, FIND_SOURCE_TOOL
 from tools.speedscope_tool import CONVERT_SPEEDSCOPE_TOOL
+from tools.stack_snapshot import STACK_SNAPSHOT_TOOL
 from tools.trace_collect import TRACE_COLLECT_TOOL
 from tools.trace_report import TRACE_REPORT_TOOL
 
@@ -25,6 +26,7 @@ def default_tools() -> list[Tool]:
         START_KAFKA_TOOL,
         BUILD_TOOL,
         TRACE_COLLECT_TOOL,
+        STACK_SNAPSHOT_TOOL,
         TRACE_REPORT_TOOL,
         CONVERT_SPEEDSCOPE_TOOL,
         ANALYZE_TRACE_TOOL,

@@ -43,6 +43,10 @@ INSTALL_HINTS: dict[str, str] = {
         "Install it with `dotnet tool install --global dotnet-trace` and add "
         "~/.dotnet/tools to PATH."
     ),
+    "dotnet-stack": (
+        "Install it with `dotnet tool install --global dotnet-stack` and add "
+        "~/.dotnet/tools to PATH."
+    ),
     "docker": "Install Docker Engine or Docker Desktop and start it.",
 }
 

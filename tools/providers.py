@@ -17,7 +17,7 @@ from typing import Literal
 
 from tools.errors import ToolError
 
-Preset = Literal["cpu", "alloc", "contention", "all"]
+Preset = Literal["cpu", "alloc", "contention", "all", "hang"]
 
 SAMPLE_PROFILER = "Microsoft-DotNETCore-SampleProfiler"
 RUNTIME = "Microsoft-Windows-DotNETRuntime"
@@ -30,6 +30,13 @@ PRESETS: dict[str, str] = {
     "contention": f"{RUNTIME}:0x000000000001C001:4,{SAMPLE_PROFILER}",
     # CPU samples + GC, allocation ticks, contention, threading and WaitHandle waits (Verbose).
     "all": f"{SAMPLE_PROFILER},{RUNTIME}:0x000004000049C001:5",
+    # Hang questions only: CPU samples + contention, threading (pool growth) and WaitHandle
+    # waits (Verbose), plus TplEventSource's Tasks keyword at Verbose for TaskWaitBegin/End.
+    # Those cost every await a continuation wrapper and two or three events with stacks
+    # (expensive at full throughput: see README for the measured overhead), so no other
+    # question pays for them.
+    "hang": f"{SAMPLE_PROFILER},{RUNTIME}:0x0000040000014000:5,"
+    "System.Threading.Tasks.TplEventSource:0x2:5",
 }
 """Preset name → the `--providers` value."""
 

@@ -54,7 +54,8 @@ class TraceCollectArgs(BaseModel):
     preset: Preset = Field(
         default="cpu",
         description="cpu (samples), alloc (GC allocation ticks + CPU samples), contention "
-        "(lock waits + CPU samples), all (CPU + GC + contention + waits).",
+        "(lock waits + CPU samples), all (CPU + GC + contention + waits), hang (CPU + locks + "
+        "waits + thread pool + task awaits; costly, only for hang/deadlock questions).",
     )
     providers: str | None = Field(
         default=None,

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from tools.analysis.results import TraceAnalysis
     from tools.source.findings import SourceLinkedFindings
+    from tools.source.symbol_index import SymbolIndex
 
 BIG_FILE_BYTES = 20_000_000
 """Files larger than this get a progress bar on stderr."""
@@ -54,6 +55,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         help="the target repository: link hot methods, allocation and lock sites to file:line "
         "and recommend changes at those lines",
+    )
+    parser.add_argument(
+        "--snapshot",
+        type=Path,
+        help="a saved `dotnet-stack report` of the traced process (stack_snapshot's file or "
+        "the stress tool's watchdog capture): the hang verdict reads it too",
     )
     parser.add_argument(
         "--format",
@@ -127,6 +134,8 @@ def usage_error(args: argparse.Namespace) -> str | None:
         return "--format html cannot be combined with --json or --folded"
     if args.repo is not None and not args.repo.is_dir():
         return f"--repo {args.repo}: not a folder"
+    if args.snapshot is not None and not args.snapshot.is_file():
+        return f"--snapshot {args.snapshot}: no such file"
     return None
 
 
@@ -153,9 +162,10 @@ def run(args: argparse.Namespace) -> int:
             return print_folded(args)
         if args.format == "html":
             return write_html(args)
-        analysis = analyse(args)
-        findings = link_to_source(args, analysis)
-    except (TraceFormatError, OSError, ValueError) as exc:
+        index = repo_index(args)
+        analysis = analyse(args, index)
+        findings = link_to_source(args, analysis, index)
+    except (TraceFormatError, OSError, ValueError, ToolError) as exc:
         return fail("analyze", args.trace, exc)
     if args.json:
         data = analysis.model_dump(mode="json")
@@ -188,10 +198,25 @@ def print_folded(args: argparse.Namespace) -> int:
     return 0
 
 
-def analyse(args: argparse.Namespace) -> TraceAnalysis:
+def repo_index(args: argparse.Namespace) -> SymbolIndex | None:
+    """With `--repo`: the C# symbol index of the target (built once, used twice)."""
+    if args.repo is None:
+        return None
+    from tools.source.symbol_index import build_index
+
+    return build_index(args.repo.resolve())
+
+
+def analyse(args: argparse.Namespace, index: SymbolIndex | None = None) -> TraceAnalysis:
     """The one-pass analysis, with a progress bar for big files."""
     from tools.analysis.analyze import analyze_trace_file
+    from tools.source.locate import locator
+    from tools.stack_snapshot import load_snapshot
 
+    locate = locator(index)
+    snapshot = None
+    if args.snapshot is not None:
+        snapshot = load_snapshot(args.snapshot, target_prefix=args.target_prefix, locate=locate)
     with read_progress(args.trace) as progress:
         return analyze_trace_file(
             args.trace,
@@ -200,17 +225,21 @@ def analyse(args: argparse.Namespace) -> TraceAnalysis:
             target_prefix=args.target_prefix,
             progress=progress,
             workers=args.jobs,
+            snapshot=snapshot,
+            locate=locate,
         )
 
 
-def link_to_source(args: argparse.Namespace, analysis: TraceAnalysis) -> SourceLinkedFindings:
-    """The findings every format renders: with `--repo` linked to file:line, else from the
-    trace alone."""
+def link_to_source(
+    args: argparse.Namespace, analysis: TraceAnalysis, index: SymbolIndex | None = None
+) -> SourceLinkedFindings:
+    """The findings every format renders: with `--repo` linked to file:line (through the index
+    built once for the analysis), else from the trace alone."""
     from tools.source.recommend import recommend
 
     data = analysis.model_dump(mode="json")
     repo = args.repo.resolve() if args.repo is not None else None
-    return recommend(data, repo, target_prefix=args.target_prefix)
+    return recommend(data, repo, target_prefix=args.target_prefix, index=index)
 
 
 def write_html(args: argparse.Namespace) -> int:

@@ -6,8 +6,8 @@ DOTNET_CLI_UI_LANGUAGE says otherwise, as SDK 10.0.401 does) and links the stres
 (fake_stress.py) at ``<project>/bin/<configuration>/net10.0/<project name>``; with
 $PTA_FAKE_BUILD_ERROR set it prints a compiler error CS1002 (and a warning) and exits 1.
 `dotnet trace …` forwards to the fake dotnet-trace, as the real host dispatches to
-`dotnet-trace`. `tool install --global dotnet-trace` links the fake into ~/.dotnet/tools unless
-$PTA_FAKE_TOOL_INSTALL=fail.
+`dotnet-trace`. `tool install --global dotnet-trace` (or dotnet-stack) links the fake into
+~/.dotnet/tools unless $PTA_FAKE_TOOL_INSTALL=fail.
 """
 
 from __future__ import annotations
@@ -73,8 +73,11 @@ def build(argv: list[str]) -> int:
     return 0
 
 
+FAKE_TOOLS = {"dotnet-trace": "fake_dotnet_trace.py", "dotnet-stack": "fake_dotnet_stack.py"}
+
+
 def tool_install(argv: list[str]) -> int:
-    if os.environ.get("PTA_FAKE_TOOL_INSTALL") == "fail" or argv[-1] != "dotnet-trace":
+    if os.environ.get("PTA_FAKE_TOOL_INSTALL") == "fail" or argv[-1] not in FAKE_TOOLS:
         print(
             f"Tool '{argv[-1]}' failed to install. The settings file in the tool's NuGet "
             "package is invalid: Settings file 'DotnetToolSettings.xml' was not found in "
@@ -83,11 +86,12 @@ def tool_install(argv: list[str]) -> int:
         return 1
     tools_dir = Path.home() / ".dotnet" / "tools"
     tools_dir.mkdir(parents=True, exist_ok=True)
-    target = tools_dir / "dotnet-trace"
+    name = argv[-1]
+    target = tools_dir / name
     target.unlink(missing_ok=True)
-    target.symlink_to(FAKES_DIR / "fake_dotnet_trace.py")
-    print("You can invoke the tool using the following command: dotnet-trace")
-    print("Tool 'dotnet-trace' (version '10.0.750501') was successfully installed.")
+    target.symlink_to(FAKES_DIR / FAKE_TOOLS[name])
+    print(f"You can invoke the tool using the following command: {name}")
+    print(f"Tool '{name}' (version '10.0.750501') was successfully installed.")
     return 0
 
 

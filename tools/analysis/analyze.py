@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from tools.analysis.awaits import summarize_awaits
 from tools.analysis.cpu import summarize_cpu
 from tools.analysis.deadlock import assess
+from tools.analysis.hang import HangInputs, judge_hang
+from tools.analysis.hang_evidence import Locate
+from tools.analysis.hang_models import StallInfo
 from tools.analysis.parallel import default_workers, plan, scan_in_parts, scan_window
 from tools.analysis.results import TraceAnalysis, TraceHeader
 from tools.analysis.source import Progress, TraceScan
-from tools.nettrace.payloads import RUNTIME, SAMPLER
+from tools.nettrace.payloads import RUNTIME, SAMPLER, TPL
+from tools.stacks.model import Snapshot
 
 PRESETS = {
     "cpu": f"--providers {SAMPLER}",
     "allocations": f"--providers {RUNTIME}:0x1:5",
     "contention": f"--providers {RUNTIME}:0x4000:4",
     "waits": f"--providers {RUNTIME}:0x40000000000:5",
+    "hang": f"--providers {SAMPLER},{RUNTIME}:0x40000014000:5,{TPL}:0x2:5",
 }
 """What to collect when a section has no data (dotnet-trace collect arguments)."""
 
@@ -28,6 +34,9 @@ def analyze_trace_file(
     target_prefix: str = "Dekaf.",
     progress: Progress | None = None,
     workers: int | None = None,
+    snapshot: Snapshot | None = None,
+    stall: StallInfo | None = None,
+    locate: Locate | None = None,
 ) -> TraceAnalysis:
     """Reads ``path`` once and runs every analysis.
 
@@ -39,6 +48,9 @@ def analyze_trace_file(
         progress: called now and then with the bytes read.
         workers: processes reading parts of the trace at once (None: one per core for big
             plain ``.nettrace`` files); the analysis is the same whatever the number.
+        snapshot: a stack snapshot of the traced process, for the hang verdict.
+        stall: progress stopped while tracing (trace_collect), for the hang verdict.
+        locate: frame -> ``file:line`` for the hang verdict's frames.
 
     Raises:
         TraceFormatError: the file is not a readable trace.
@@ -74,8 +86,28 @@ def analyze_trace_file(
         contention=locks.summarize(frames, top=top, target_prefix=target_prefix),
         deadlock=assess(locks, frames, window, info.qpc_frequency),
         gc=gcs.summarize(info.qpc_frequency),
+        awaits=summarize_awaits(
+            collectors.awaits, frames, scan.last_ts, info.qpc_frequency, target_prefix
+        ),
+        thread_pool=collectors.pool.summarize(scan.first_ts, info.qpc_frequency),
         threads=threads[:top],
     )
+    if snapshot is not None and snapshot.pid not in (0, info.process_id):
+        snapshot = None  # another process's stacks say nothing about this trace
+    if window is not None and info.qpc_frequency > 0:
+        inputs = HangInputs(
+            analysis.deadlock,
+            locks,
+            analysis.awaits,
+            analysis.thread_pool,
+            frames,
+            window[0],
+            window[1],
+            info.qpc_frequency,
+            target_prefix,
+            analysis.contention.collected,
+        )
+        analysis.hang_verdict = judge_hang(inputs, snapshot, stall, locate)
     analysis.notes = _notes(analysis, scan, frames)
     return analysis
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from tools.analysis.contention import ContentionCollector, OpenWait, WaitTracker
 from tools.analysis.results import DeadlockEvidence, DeadlockSection
+from tools.stacks.blocking import runtime_only
 
 UNFINISHED_SHARE = 0.5
 """An open wait is suspicious when it covers at least this share of the trace window."""
@@ -95,6 +96,8 @@ def _unfinished(
         open_ns = (window[1] - wait.timestamp) * ns_per_tick
         if tid in skip or open_ns < max(UNFINISHED_SHARE * window_ns, MIN_SUSPICIOUS_NS):
             continue
+        if runtime_only(frames[wait.stack_id], ""):
+            continue  # the runtime's own idle waits (timer, thread-pool gate): never a deadlock
         owner = f" (lock owner: thread {wait.owner_thread_id})" if wait.owner_thread_id else ""
         found.append(
             DeadlockEvidence(

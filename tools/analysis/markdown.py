@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tools.analysis.analyze import PRESETS
+from tools.analysis.hang_markdown import verdict_lines
 from tools.analysis.results import MethodStat, TraceAnalysis, WaitSite
 from tools.nettrace.symbols import frame_method
 from tools.source.findings import PRINTED_RECOMMENDATIONS, recommendation_dict
@@ -210,20 +211,34 @@ def _contention(a: TraceAnalysis, links: Mapping[str, str]) -> list[str]:
                 "",
             ]
             out += _site_rows(w.top, links)
-    if d.suspected:
+    if a.hang_verdict is not None:
+        out += verdict_lines(a.hang_verdict)
+        others = [e for e in d.evidence if e.kind != "cycle"]
+        if others:
+            out += [f"Other long waits ({len(others)}; not a hang by themselves):", ""]
+            others = [e.model_copy(update={"message": _plain(e.message)}) for e in others[:3]]
+    elif d.suspected:
         out += ["**Deadlock suspected** (from the trace alone):", ""]
-    elif c.collected:
-        out += [
-            "No deadlock suspected: no lock cycle and no wait left open for most of the trace.",
-            "",
-        ]
-    for e in d.evidence:
+        others = d.evidence
+    else:
+        others = d.evidence
+        if c.collected:
+            out += [
+                "No deadlock suspected: no lock cycle and no wait left open for most of the trace.",
+                "",
+            ]
+    for e in others:
         out.append(f"- {e.message}")
         for stack in e.stacks:
             out.append(
                 "  - stack (leaf last): " + " → ".join(f"{code(short(f))}" for f in stack[-6:])
             )
-    return out + ([""] if d.evidence else [])
+    return out + ([""] if others else [])
+
+
+def _plain(message: str) -> str:
+    """An observation without the word that would contradict the verdict above it."""
+    return message.removeprefix("Suspected: ").removeprefix("Suspected deadlock: ")
 
 
 def _recommendations(a: TraceAnalysis, findings: SourceLinkedFindings | None) -> list[str]:

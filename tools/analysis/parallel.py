@@ -27,20 +27,23 @@ from operator import itemgetter
 from pathlib import Path
 
 from tools.analysis.allocations import AllocationCollector
+from tools.analysis.awaits import AwaitCollector
 from tools.analysis.contention import ContentionCollector
 from tools.analysis.cpu_tally import CpuTally
 from tools.analysis.gc import GCCollector
 from tools.analysis.source import (
     SAMPLE_KEYS,
     SYMBOL_KEYS,
-    Handler,
+    AnyHandler,
     Key,
+    Local,
     Progress,
     Rows,
     TraceScan,
 )
+from tools.analysis.threadpool import ThreadPoolCollector
 from tools.nettrace.model import Event, ReadStats, TraceFormatError
-from tools.nettrace.payloads import RUNTIME
+from tools.nettrace.payloads import RUNTIME, TPL
 from tools.nettrace.reader import Window, block_layout
 
 PARALLEL_FROM_BYTES = 16 << 20
@@ -59,8 +62,10 @@ class Collectors:
         self.allocs = AllocationCollector(info.pointer_size)
         self.locks = ContentionCollector(scan.stacks, info.pointer_size, info.qpc_frequency)
         self.gcs = GCCollector(info.pointer_size)
+        self.awaits = AwaitCollector(scan.stacks, info.pointer_size)
+        self.pool = ThreadPoolCollector(info.pointer_size)
 
-    def handlers(self) -> dict[Key, Handler | Rows]:
+    def handlers(self) -> dict[Key, AnyHandler]:
         """(provider, event id) → callback."""
         return {
             (RUNTIME, 10): Rows(self.allocs.on_tick),
@@ -72,6 +77,10 @@ class Collectors:
             (RUNTIME, 2): self.gcs.on_end,
             (RUNTIME, 9): self.gcs.on_suspend,
             (RUNTIME, 3): self.gcs.on_restart,
+            (RUNTIME, 50): self.pool.on_worker_start,
+            (RUNTIME, 55): self.pool.on_adjustment,
+            (TPL, 10): Local(self.awaits.on_begin),
+            (TPL, 11): Local(self.awaits.on_end),
         }
 
 
@@ -82,6 +91,7 @@ class Part:
     stacks: list[tuple[int, ...]]
     deferred: list[tuple[int, Event]]
     allocations: AllocationCollector
+    awaits: AwaitCollector
     cpu: CpuTally | None
     counts: Counter[Key]
     first_ts: int | None
@@ -144,11 +154,13 @@ def scan_part(path: str, window: Window) -> Part:
         scan, collectors = scan_window(Path(path), window, defer_events=True)
     except TraceFormatError as exc:  # corrupt at the part's start: the parts before stand
         empty = AllocationCollector()
-        return Part([()], [], empty, None, Counter(), None, None, ReadStats(), str(exc))
+        awaits = AwaitCollector(None, 8)
+        return Part([()], [], empty, awaits, None, Counter(), None, None, ReadStats(), str(exc))
     return Part(
         scan.stacks.stacks,
         scan.deferred,
         collectors.allocs,
+        collectors.awaits,
         scan.cpu,
         scan.counts,
         scan.first_ts,
@@ -173,6 +185,7 @@ def merge(scan: TraceScan, collectors: Collectors, part: Part) -> None:
     for i in range(done, len(stacks)):
         ids[i] = intern(stacks[i])
     collectors.allocs.merge(part.allocations, ids)
+    collectors.awaits.merge(part.awaits, ids)
     if scan.cpu is not None and part.cpu is not None:
         scan.cpu.merge(part.cpu, ids)
     scan.counts.update(part.counts)
@@ -233,7 +246,7 @@ def scan_window(
     """Scans one window (None: the whole trace) with every analysis attached."""
     built: list[Collectors] = []
 
-    def setup(scan: TraceScan) -> dict[Key, Handler | Rows]:
+    def setup(scan: TraceScan) -> dict[Key, AnyHandler]:
         built.append(Collectors(scan))
         return built[0].handlers()
 

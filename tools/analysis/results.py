@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
+from tools.analysis.hang_models import AwaitSection, HangVerdict, ThreadPoolSection
+
 
 class TraceHeader(BaseModel):
     """What was analysed."""
@@ -188,5 +190,10 @@ class TraceAnalysis(BaseModel):
     contention: ContentionSection
     deadlock: DeadlockSection
     gc: GCSection
+    awaits: AwaitSection = Field(default_factory=AwaitSection)
+    thread_pool: ThreadPoolSection = Field(default_factory=ThreadPoolSection)
+    hang_verdict: HangVerdict | None = Field(
+        default=None, description="The one answer to 'is there a deadlock / a hang?'."
+    )
     threads: list[ThreadStat] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)

@@ -42,6 +42,17 @@ class Rows:
     handle: Callable[[int, bytes], None]
 
 
+@dataclass(frozen=True)
+class Local:
+    """A handler run as its events are read, even in a part of the trace scanned apart (not
+    deferred): its collector does not depend on event order and merges parts itself."""
+
+    handle: Handler
+
+
+AnyHandler = Handler | Rows | Local
+"""What ``setup`` may return for an event key."""
+
 SAMPLE_KEYS: frozenset[Key] = frozenset({(SAMPLER, 0)})
 ALLOC_KEYS: frozenset[Key] = frozenset({(RUNTIME, 10)})
 METHOD_KEYS: frozenset[Key] = frozenset(
@@ -52,7 +63,7 @@ MODULE_KEYS: frozenset[Key] = frozenset(
 )
 SYMBOL_KEYS: frozenset[Key] = METHOD_KEYS | MODULE_KEYS
 
-_SAMPLE, _ALLOC, _SYMBOL, _OTHER, _IGNORED, _ROWS = range(6)
+_SAMPLE, _ALLOC, _SYMBOL, _OTHER, _IGNORED, _ROWS, _LOCAL = range(7)
 _PROGRESS_EVERY = 1 << 22  # bytes
 # ThreadSample's first payload byte is its type (0 error, 1 external, 2 managed); other values
 # are treated as errors, as before.
@@ -90,7 +101,7 @@ class TraceScan:
         keys: Collection[Key],
         *,
         with_alloc_samples: bool = False,
-        setup: Callable[[TraceScan], dict[Key, Handler | Rows]] | None = None,
+        setup: Callable[[TraceScan], dict[Key, AnyHandler]] | None = None,
         count_all: bool = False,
         progress: Progress | None = None,
         fold_samples: bool = False,
@@ -106,7 +117,8 @@ class TraceScan:
             with_alloc_samples: also record allocation ticks as on-CPU samples (TraceEvent).
             setup: called with the new scan once the header is read (pointer size, clock);
                 returns callbacks for other events (contention, GC, …), ``Rows`` for those
-                that need only the stack and the payload.
+                that need only the stack and the payload, ``Local`` for those handled even
+                while deferring.
             count_all: count every event in ``counts``, not only those of ``keys``.
             progress: called now and then with the bytes read so far.
             fold_samples: fold samples into ``cpu`` at each sequence point instead of keeping
@@ -171,7 +183,19 @@ class TraceScan:
 
     def _defer(self, events: Iterable[Event]) -> None:
         stacks = self.stacks.stacks
-        self.deferred.extend((len(stacks), ev) for ev in events)
+        assert self._router is not None
+        route = self._router.route
+        local: dict[int, Handler | None] = {}
+        for ev in events:
+            key = id(ev.metadata)
+            if key not in local:
+                decided = route(ev.metadata).handler
+                local[key] = decided.handle if isinstance(decided, Local) else None
+            handler = local[key]
+            if handler is None:
+                self.deferred.append((len(stacks), ev))
+            else:
+                handler(ev)
 
     def _consume(self, events: Iterable[Event], routes: _Router) -> None:
         # Samples never get here (the reader appends them itself); the events that do are the
@@ -187,10 +211,12 @@ class TraceScan:
             if kind == _OTHER:
                 if callable(handler):
                     handler(ev)
+            elif kind == _LOCAL and isinstance(handler, Local):
+                handler.handle(ev)
             elif kind == _ALLOC:
                 if isinstance(handler, Rows):
                     handler.handle(intern(ev.stack), ev.payload)
-                elif handler is not None:
+                elif callable(handler):
                     handler(ev)
                 if alloc_samples:
                     self.samples.add(ev.thread_id, ev.timestamp, intern(ev.stack), KIND_ALLOC)
@@ -208,7 +234,7 @@ class TraceScan:
 class _Router:
     """Decides once per metadata definition what the pass does with its events."""
 
-    def __init__(self, wanted: set[Key], handlers: dict[Key, Handler | Rows], alloc: bool) -> None:
+    def __init__(self, wanted: set[Key], handlers: dict[Key, AnyHandler], alloc: bool) -> None:
         self.wanted = wanted
         self.handlers = handlers
         self.alloc_samples = alloc
@@ -238,6 +264,8 @@ class _Router:
             return _Route(_ALLOC, meta, handler)  # they are samples too: a whole Event each
         if isinstance(handler, Rows):
             return _Route(_ROWS, meta, handler)
+        if isinstance(handler, Local):
+            return _Route(_LOCAL, meta, handler)
         if key in ALLOC_KEYS and handler is not None:
             return _Route(_ALLOC, meta, handler)
         if key not in self.wanted:
@@ -256,9 +284,7 @@ class _Route:
 
     __slots__ = ("kind", "meta", "handler")
 
-    def __init__(
-        self, kind: int, meta: EventMetadata, handler: Handler | Rows | None = None
-    ) -> None:
+    def __init__(self, kind: int, meta: EventMetadata, handler: AnyHandler | None = None) -> None:
         self.kind = kind
         self.meta = meta  # held so that id(meta), the routing key, is never reused
         self.handler = handler

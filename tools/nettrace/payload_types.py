@@ -182,6 +182,54 @@ class ProcessInfo:
     arch_information: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class TaskWaitBegin:
+    """TplEventSource TaskWaitBegin v3: behavior 1 a blocking wait (Wait/Result), 2 an await.
+
+    ``task_id`` is the awaited task; ``continue_with_task_id`` the task of the async method
+    that awaits it (0 when unknown).
+    """
+
+    scheduler_id: int | None
+    originating_task_id: int | None
+    task_id: int | None
+    behavior: int | None = None
+    continue_with_task_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskWaitEnd:
+    """TplEventSource TaskWaitEnd v0: ``task_id`` is the awaited task."""
+
+    scheduler_id: int | None
+    originating_task_id: int | None
+    task_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPoolWorkers:
+    """ThreadPoolWorkerThreadStart/Stop/Wait v0: worker threads active and retired."""
+
+    active: int | None
+    retired: int | None
+    clr_instance_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ThreadPoolAdjustment:
+    """ThreadPoolWorkerThreadAdjustmentAdjustment v0: the pool's new worker-thread goal.
+
+    Reasons (the runtime's HillClimbing.StateOrTransition): 0 Warmup, 1 Initializing,
+    2 RandomMove, 3 ClimbingMove, 4 ChangePoint, 5 Stabilizing, 6 Starvation,
+    7 ThreadTimedOut, 8 CooperativeBlocking.
+    """
+
+    average_throughput: float | None
+    new_worker_count: int | None
+    reason: int | None
+    clr_instance_id: int | None = None
+
+
 Payload = (
     ThreadSample
     | AllocationTick
@@ -199,4 +247,8 @@ Payload = (
     | ModuleInfo
     | ExceptionThrown
     | ProcessInfo
+    | TaskWaitBegin
+    | TaskWaitEnd
+    | ThreadPoolWorkers
+    | ThreadPoolAdjustment
 )

@@ -26,6 +26,10 @@ from tools.nettrace.payload_types import (
     ModuleInfo,
     Payload,
     ProcessInfo,
+    TaskWaitBegin,
+    TaskWaitEnd,
+    ThreadPoolAdjustment,
+    ThreadPoolWorkers,
     ThreadSample,
     WaitHandleWaitStart,
     WaitHandleWaitStop,
@@ -35,6 +39,7 @@ RUNTIME = "Microsoft-Windows-DotNETRuntime"
 RUNDOWN = "Microsoft-Windows-DotNETRuntimeRundown"
 SAMPLER = "Microsoft-DotNETCore-SampleProfiler"
 EVENTPIPE = "Microsoft-DotNETCore-EventPipe"
+TPL = "System.Threading.Tasks.TplEventSource"
 
 SAMPLE_ERROR, SAMPLE_EXTERNAL, SAMPLE_MANAGED = 0, 1, 2
 
@@ -61,6 +66,11 @@ __all__ = [
     "SAMPLE_ERROR",
     "SAMPLE_EXTERNAL",
     "SAMPLE_MANAGED",
+    "TPL",
+    "TaskWaitBegin",
+    "TaskWaitEnd",
+    "ThreadPoolAdjustment",
+    "ThreadPoolWorkers",
     "ThreadSample",
     "WaitHandleWaitStart",
     "WaitHandleWaitStop",
@@ -128,6 +138,9 @@ class _Cursor:
 
     def u64(self) -> int | None:
         return self._int("<Q", 8)
+
+    def i32(self) -> int | None:
+        return self._int("<i", 4)
 
     def ptr(self) -> int | None:
         return self.u64() if self.pointer_size == 8 else self.u32()
@@ -306,6 +319,23 @@ def _process_info(c: _Cursor, version: int) -> Payload:
     return ProcessInfo(c.utf16z(), c.utf16z(), c.utf16z())
 
 
+def _task_wait_begin(c: _Cursor, version: int) -> Payload:
+    # EventSource field order (TplEventSource.TaskWaitBegin); the trace also names them.
+    return TaskWaitBegin(c.i32(), c.i32(), c.i32(), c.i32(), c.i32())
+
+
+def _task_wait_end(c: _Cursor, version: int) -> Payload:
+    return TaskWaitEnd(c.i32(), c.i32(), c.i32())
+
+
+def _pool_workers(c: _Cursor, version: int) -> Payload:
+    return ThreadPoolWorkers(c.u32(), c.u32(), c.u16())
+
+
+def _pool_adjustment(c: _Cursor, version: int) -> Payload:
+    return ThreadPoolAdjustment(c.f64(), c.u32(), c.u32(), c.u16())
+
+
 DECODERS: dict[tuple[str, int], _Decoder] = {
     (SAMPLER, 0): _thread_sample,
     (RUNTIME, 1): _gc_start,
@@ -314,6 +344,9 @@ DECODERS: dict[tuple[str, int], _Decoder] = {
     (RUNTIME, 4): _heap_stats,
     (RUNTIME, 9): _suspend_begin,
     (RUNTIME, 10): _allocation_tick,
+    (RUNTIME, 50): _pool_workers,  # ThreadPoolWorkerThreadStart
+    (RUNTIME, 51): _pool_workers,  # ThreadPoolWorkerThreadStop
+    (RUNTIME, 55): _pool_adjustment,  # ThreadPoolWorkerThreadAdjustmentAdjustment
     (RUNTIME, 80): _exception,
     (RUNTIME, 81): _contention_start,
     (RUNTIME, 90): _lock_created,
@@ -332,6 +365,8 @@ DECODERS: dict[tuple[str, int], _Decoder] = {
     (RUNDOWN, 153): _module,  # ModuleDCStart
     (RUNDOWN, 154): _module,  # ModuleDCEnd
     (EVENTPIPE, 1): _process_info,
+    (TPL, 10): _task_wait_begin,
+    (TPL, 11): _task_wait_end,
 }
 """Every (provider, event id) this module decodes; the version selects the layout inside."""
 
