@@ -17,13 +17,18 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
+from tools.analysis.hang_models import StallInfo
 from tools.base import Tool, ToolContext
 from tools.build import refuse_stale_executable
 from tools.collect_log import CollectLog
 from tools.dotnet_trace import ensure_dotnet_trace, tool_env
 from tools.errors import ToolError
+from tools.hang_context import STALL_STATE_KEY
 from tools.process import RunningProcess, spawn_process
 from tools.providers import Preset, providers_for
+from tools.stack_snapshot import PID_STATE_KEY, take_snapshot
+from tools.stacks.model import Snapshot
+from tools.stall import StallWatch
 from tools.stress_output import ProgressLine, ResourcesLine, StressOutput
 from tools.stress_plan import (
     LONG_RUN_MINUTES,
@@ -124,6 +129,14 @@ class TraceCollectResult(BaseModel):
     providers: str = Field(description="The --providers value used.")
     trace_seconds: int = Field(description="Requested trace window in seconds.")
     window_s: float = Field(description="Measured time dotnet-trace ran.")
+    stall: StallInfo = Field(
+        default_factory=lambda: StallInfo(detected=False),
+        description="Whether the stress tool's progress stopped during the trace, and since when.",
+    )
+    snapshot: Snapshot | None = Field(
+        default=None,
+        description="Every thread's stack, taken on a stall before the tool was stopped.",
+    )
     marker_wait_s: float = Field(
         default=0.0, description="Seconds from starting the stress tool to its measured phase."
     )
@@ -163,6 +176,8 @@ class _Plan:
 class _Session:
     window_s: float = 0.0
     marker_wait_s: float = 0.0
+    stall: StallInfo = field(default_factory=lambda: StallInfo(detected=False))
+    snapshot: Snapshot | None = None
     crashed: bool = False
     overran: bool = False
     collect_exit: int | None = None
@@ -182,16 +197,19 @@ def trace_collect(args: TraceCollectArgs, ctx: ToolContext) -> TraceCollectResul
     ctx.progress(f"starting {' '.join(plan.stress_argv[1:])}", None, None)
     stress = spawn_process(plan.stress_argv, cwd=ctx.repo, env={**plan.env, **STRESS_ENV})
     output = StressOutput()
+    ctx.state[PID_STATE_KEY] = stress.pid
     try:
         _wait_for_marker(stress, output, ctx, config)
         marker_wait_s = round(time.monotonic() - stress.started, 2)
         session = _record(stress, output, ctx, config, plan, dotnet_trace, args.trace_seconds)
         session.marker_wait_s = marker_wait_s
+        session.snapshot = _snapshot_if_stalled(session.stall, stress, ctx, plan.notes)
         if args.wait_for_exit:
             _run_to_the_end(stress, output, ctx, plan.minutes)
         exit_code = stress.poll()
     finally:
         stress.kill_group()
+        ctx.state.pop(PID_STATE_KEY, None)
     return _result(args, ctx, config, plan, output, session, exit_code, stress)
 
 
@@ -297,12 +315,14 @@ def _record(
     collect = spawn_process(argv, cwd=ctx.repo, env=plan.env)
     session = _Session()
     started = time.monotonic()
+    watch = StallWatch(started)
     deadline = started + seconds + config.collect_grace_s
     try:
         while collect.poll() is None:
             _drain(collect, session.collect_log)
             for line in stress.lines(deadline=time.monotonic() + 0.2, cancel=ctx.cancel):
                 output.feed(line)
+            watch.observe(output, time.monotonic())
             if ctx.cancel.is_set():
                 raise ToolError("trace_collect was cancelled; the processes were stopped")
             if not session.crashed and stress.poll() is not None:
@@ -320,7 +340,26 @@ def _record(
     _drain(collect, session.collect_log)
     for line in stress.lines(deadline=time.monotonic() + 0.3):
         output.feed(line)
+    watch.observe(output, time.monotonic())
+    session.stall = watch.stall(output, time.monotonic())
     return session
+
+
+def _snapshot_if_stalled(
+    stall: StallInfo, stress: RunningProcess, ctx: ToolContext, notes: list[str]
+) -> Snapshot | None:
+    """On a stall, every thread's stack while the stress tool still hangs (before we stop it):
+    the one view that shows which threads block where. analyze_trace reads both from the state.
+    """
+    ctx.state[STALL_STATE_KEY] = stall
+    if not stall.detected or stress.poll() is not None:
+        return None
+    notes.append(f"progress stalled: {stall.detail}; took a stack snapshot before stopping it")
+    try:
+        return take_snapshot(stress.pid, ctx)
+    except ToolError as exc:
+        notes.append(f"the stack snapshot could not be taken: {exc}")
+        return None
 
 
 def _drain(collect: RunningProcess, log: CollectLog) -> None:
@@ -361,6 +400,8 @@ def _result(
         providers=plan.providers,
         trace_seconds=args.trace_seconds,
         window_s=session.window_s,
+        stall=session.stall,
+        snapshot=session.snapshot,
         marker_wait_s=session.marker_wait_s,
         partial=session.crashed or session.overran or session.collect_exit not in (0, None),
         messages=messages,
