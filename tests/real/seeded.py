@@ -16,11 +16,13 @@ ALLOC = "Allocations"
 CONTENTION = "Contention & Deadlocks"
 RECOMMENDATIONS = "Recommendations"
 
-DEADLOCK_CLAIM = re.compile(r"\*\*(a )?deadlock (is )?suspected|\*\*lock-order deadlock", re.I)
+DEADLOCK_CLAIM = re.compile(
+    r"\*\*Verdict: lock-order deadlock|\*\*(a )?deadlock (is )?suspected", re.I
+)
 RECOMMENDATION_ITEM = re.compile(r"^\d+\. ", re.MULTILINE)
 """A ranked recommendation as the report prints it ("1. **`file:line`** (kind, rule …")."""
 HANG_CLAIM = re.compile(
-    r"\*\*(lock-order deadlock|async hang|sync-over-async starvation)\*\*", re.I
+    r"\*\*Verdict: (lock-order deadlock|async hang|sync-over-async starvation)", re.I
 )
 
 
@@ -100,26 +102,24 @@ SEEDS: dict[str, Seed] = {
             "async-hang",
             "is there a deadlock in flush? scenario async-hang",
             (
-                _ev(CONTENTION, r"async hang", "the verdict"),
+                _ev(CONTENTION, r"\*\*Verdict: async hang", "the verdict"),
                 _ev(CONTENTION, r"FlushAsync|ParkFlushWaiter", "the await that never completed"),
             ),
             frozenset({"hang"}),
-            pending="an await that never completes needs the hang analysis of issue 14",
         ),
         Seed(
             "sync-over-async",
             "is there a deadlock in flush? scenario sync-over-async",
             (
-                _ev(CONTENTION, r"sync-over-async|starvation", "the verdict"),
+                _ev(CONTENTION, r"\*\*Verdict: sync-over-async starvation", "the verdict"),
                 _ev(CONTENTION, r"ProduceBlocking", "where the pool threads block"),
             ),
             frozenset({"hang", "lock-waits"}),
-            pending="thread-pool starvation needs the hang analysis of issue 14",
         ),
         Seed(
             "healthy",
             "is there a deadlock in flush? scenario healthy",
-            (),
+            (_ev(CONTENTION, r"\*\*Verdict: no hang", "the no-hang verdict"),),
         ),
     )
 }
@@ -142,6 +142,6 @@ def false_findings(seed: Seed, sections: dict[str, str]) -> list[str]:
     if "per-message" not in seed.claims_allowed:
         if re.search(r"classified as per-message: [1-9]", sections.get(ALLOC, "")):
             claims.append("claims a per-message allocation")
-    if not seed.evidence and RECOMMENDATION_ITEM.search(sections.get(RECOMMENDATIONS, "")):
+    if seed.scenario == "healthy" and RECOMMENDATION_ITEM.search(sections.get(RECOMMENDATIONS, "")):
         claims.append("recommends a change on the control")
     return claims
