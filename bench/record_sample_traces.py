@@ -38,9 +38,9 @@ FIXTURES: dict[str, tuple[str, str, str]] = {
     "alloc-alloc": ("alloc", "alloc", "a byte[] per message in RecordAccumulator.EncodeRecord"),
     "lock-contention": ("lock", "contention", "one lock per message in AppendUnderGlobalLock"),
     "healthy-all": ("healthy", "all", "nothing (the control)"),
-    "deadlock-all": ("deadlock", "all", "_batchLock/_sendLock taken in opposite order"),
-    "async-hang-all": ("async-hang", "all", "a flush waiter's TaskCompletionSource never set"),
 }
+"""The deadlock, async-hang and sync-over-async traces (preset hang, with their dotnet-stack
+snapshots) are in tests/fixtures/hang/, recorded with the hang preset."""
 
 
 def _version(argv: list[str]) -> str:

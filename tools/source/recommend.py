@@ -91,7 +91,7 @@ def link_and_recommend(
     recs = [
         *ctx.allocations(_section(analysis, "allocations")),
         *ctx.contention(_section(analysis, "contention")),
-        *ctx.deadlocks(_section(analysis, "deadlock")),
+        *ctx.deadlocks(_section(analysis, "deadlock"), _section(analysis, "hang_verdict")),
         *ctx.cpu(_section(analysis, "cpu")),
     ]
     # With the source at hand, evidence the linker could not tie to a line stays a note: advice
@@ -273,7 +273,10 @@ class _Linker:
             recs += found_recs
         return recs
 
-    def deadlocks(self, section: dict[str, Any]) -> list[Recommendation]:
+    def deadlocks(self, section: dict[str, Any], verdict: dict[str, Any]) -> list[Recommendation]:
+        cycle = list(_rows(verdict, "cycle"))
+        if verdict.get("kind") == "lock_order_deadlock" and cycle:
+            return self.lock_order(cycle)
         recs: list[Recommendation] = []
         for item in _rows(section, "evidence"):
             for stack in item.get("stacks") or []:
@@ -285,6 +288,38 @@ class _Linker:
                 recs += self._method_rule(found[1], rules, evidence, "deadlock", 100.0)
         if recs:
             self.covered.add("")
+        return recs
+
+    def lock_order(self, cycle: list[dict[str, Any]]) -> list[Recommendation]:
+        """A lock-order deadlock: at each cycle thread's waiting frame, the lock it takes while
+        holding the one the other thread waits for. The threads queued behind the cycle are its
+        consequence, not a change to make."""
+        recs: list[Recommendation] = []
+        for hop in cycle:
+            found = self.deepest_target([str(hop.get("waiting_frame") or "")])
+            if found is None or not self.library(found[1]):
+                continue
+            symbol = found[1]
+            evidence = (
+                f"thread {hop.get('thread_id')} waits here for lock {hop.get('waits_for_lock')} "
+                f"held by thread {hop.get('owner_thread_id')}, which waits for a lock thread "
+                f"{hop.get('thread_id')} holds"
+            )
+            locks = [f for f in scan_symbol(self.index, symbol, self.rules) if f.rule == "lock"]
+            if not locks:
+                self.notes.append(f"{_short(symbol.file)}:{symbol.start_line}: {evidence}")
+                continue
+            taken = min(locks, key=lambda f: f.line)
+            rule = RULES_BY_ID["lock-order"]
+            text = (
+                f"{_short(taken.file)}:{taken.line} `{taken.text[:60]}` in "
+                f"{symbol.signature.split('(')[0]} ({evidence}) — {rule.fix}; "
+                f"{self._cite('lock-order')}"
+            )
+            self.covered.add("")
+            recs.append(
+                self._rec(text, taken.file, taken.line, "lock-order", "deadlock", evidence, 100.0)
+            )
         return recs
 
     def _method_rule(

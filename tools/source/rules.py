@@ -65,6 +65,14 @@ RULES: tuple[Rule, ...] = (
         "prefer channels over locks; no per-message locks",
     ),
     Rule(
+        "lock-order",
+        "locks taken in opposite orders",
+        "two threads each hold the lock the other waits for: a deadlock, not contention",
+        "take the two locks in one order on every path, or release one before taking the other",
+        (r"lock order|lock.ordering|opposite order",),
+        "take locks in one global order; never call out while holding a lock",
+    ),
+    Rule(
         "linq",
         "LINQ call",
         "allocates enumerators and delegates and hides O(n) passes on every call",
