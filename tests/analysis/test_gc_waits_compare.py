@@ -17,7 +17,8 @@ MAIN = "Host!Host.Program.Main(class System.String[])"
 SEND = "Dekaf!Dekaf.Producer.BrokerSender.SendLoopAsync()"
 FLUSH = "Dekaf!Dekaf.Producer.KafkaProducer`2.FlushAsync()"
 WAIT = "System.Private.CoreLib!System.Threading.WaitHandle.WaitOne(int32)"
-SUSPEND = struct.pack("<IIH", 1, 1, 9)
+SUSPEND = struct.pack("<IIH", 1, 1, 9)  # reason SuspendForGC
+SAMPLER_SUSPEND = struct.pack("<IIH", 0, 1, 9)  # reason SuspendOther: the sample profiler's
 RESTART = struct.pack("<H", 9)
 
 
@@ -29,13 +30,31 @@ def test_gc_pause_belongs_to_the_gc_inside_the_suspension(tmp_path: Path) -> Non
         trace.event(RUNTIME, 1, 2, 5, 10 * MS + 100, gc_start_v2(1, 1))
         trace.event(RUNTIME, 2, 1, 5, 12 * MS, gc_end_v1(1, 1))
         trace.event(RUNTIME, 3, 1, 5, 13 * MS, RESTART)
-        trace.event(RUNTIME, 9, 1, 5, 20 * MS, SUSPEND)
+        trace.event(RUNTIME, 9, 1, 5, 20 * MS, SAMPLER_SUSPEND)
         trace.event(RUNTIME, 3, 1, 5, 20 * MS + 5_000, RESTART)
     gc = analyze_trace_file(path).gc
     assert gc.count == 1 and gc.ends == 1
     assert [(g.generation, g.count, g.pause_ms_total) for g in gc.by_generation] == [(1, 1, 3.0)]
     assert gc.suspensions == 1 and gc.suspension_ms_total == 0.5
     assert gc.reasons == {"AllocSmall": 1}
+
+
+def test_a_sampler_suspension_inside_a_gc_pause_does_not_cut_it(tmp_path: Path) -> None:
+    """As recorded on .NET 10 with SampleProfiler + GC keywords: the GC's suspension begins,
+    a sampling round's restart lands before GCStart (other thread), then the GC runs. The pause
+    runs from the GC's suspension to the restart after GCEnd (TraceEvent's figure)."""
+    path = tmp_path / "gc.nettrace"
+    with SyntheticTrace(path) as trace:
+        trace.event(RUNTIME, 9, 1, 5, 10 * MS, SUSPEND)
+        trace.event(RUNTIME, 3, 1, 6, 10 * MS + 300, RESTART)
+        trace.event(RUNTIME, 9, 1, 6, 11 * MS, SAMPLER_SUSPEND)
+        trace.event(RUNTIME, 3, 1, 6, 11 * MS + 100, RESTART)
+        trace.event(RUNTIME, 1, 2, 5, 12 * MS, gc_start_v2(1, 0))
+        trace.event(RUNTIME, 2, 1, 5, 13 * MS, gc_end_v1(1, 0))
+        trace.event(RUNTIME, 3, 1, 5, 14 * MS, RESTART)
+    gc = analyze_trace_file(path).gc
+    assert [(g.generation, g.pause_ms_total) for g in gc.by_generation] == [(0, 4.0)]
+    assert gc.suspensions == 1 and gc.suspension_ms_total == 0.01
 
 
 def _wait_start(trace: SyntheticTrace, tid: int, ts: int) -> None:

@@ -1,8 +1,11 @@
 """GC counts by generation and pause times (GCSuspendEEBegin → GCRestartEEEnd).
 
-A suspension that contains a GCStart is that GC's pause; suspensions without one (the sample
-profiler suspends the runtime at every sampling round) are counted apart. The few GC events are
-kept and sorted at the end because different threads write them.
+A GC's pause runs from the suspension begun *for a GC* (SuspendEEBegin reason SuspendForGC or
+SuspendForGCPrep) before its GCStart to the first RestartEEEnd after its GCEnd, as TraceEvent's
+GC statistics count it. Other suspensions (the sample profiler suspends the runtime at every
+sampling round) are counted apart, and their begin/end events, which interleave with a GC's
+from other threads, never cut a GC's pause short. The few GC events are kept and sorted at the
+end because different threads write them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from dataclasses import dataclass, field
 
 from tools.analysis.results import GCSection, GenerationStat
 from tools.nettrace.model import Event
-from tools.nettrace.payloads import GCStart, decode
+from tools.nettrace.payloads import GCStart, GCSuspendEEBegin, decode
 
 GC_REASONS = {
     0: "AllocSmall",
@@ -31,6 +34,8 @@ GC_REASONS = {
     13: "LowMemoryHostBlocking",
 }
 _START, _END, _SUSPEND, _RESTART = range(4)
+_GC_SUSPENSIONS = (1, 6)
+"""SuspendEEBegin reasons SuspendForGC and SuspendForGCPrep (runtime's SUSPEND_REASON)."""
 
 
 @dataclass
@@ -54,8 +59,10 @@ class GCCollector:
         self.events.append((ev.timestamp, _END, -1, -1))
 
     def on_suspend(self, ev: Event) -> None:
-        """GCSuspendEEBegin: a pause begins."""
-        self.events.append((ev.timestamp, _SUSPEND, -1, -1))
+        """GCSuspendEEBegin: a pause begins, with its reason (-1 when unreadable: a GC's)."""
+        begin = decode(ev.provider, ev.event_id, ev.version, ev.payload, self.pointer_size)
+        reason = begin.reason if isinstance(begin, GCSuspendEEBegin) else None
+        self.events.append((ev.timestamp, _SUSPEND, -1, -1 if reason is None else reason))
 
     def on_restart(self, ev: Event) -> None:
         """GCRestartEEEnd: a pause ends."""
@@ -68,26 +75,53 @@ class GCCollector:
         reasons: Counter[str] = Counter()
         pauses: dict[int, list[float]] = {}
         other: list[float] = []
-        suspended_at: int | None = None
-        gen_in_pause: int | None = None
+        pausing = _Pauses()
         ends = 0
         for ts, kind, depth, reason in sorted(self.events, key=lambda e: (e[0], e[1])):
             if kind == _START:
                 counts[depth] += 1
                 reasons[GC_REASONS.get(reason, str(reason))] += 1
-                if suspended_at is not None and gen_in_pause is None:
-                    gen_in_pause = depth
+                pausing.gc_started(ts, depth)
             elif kind == _END:
                 ends += 1
+                pausing.gc_ended = pausing.gc is not None
             elif kind == _SUSPEND:
-                suspended_at, gen_in_pause = ts, None
-            elif suspended_at is not None:
-                pause = (ts - suspended_at) * ms_per_tick
-                (pauses.setdefault(gen_in_pause, []) if gen_in_pause is not None else other).append(
-                    pause
-                )
-                suspended_at = None
+                pausing.suspended(ts, reason)
+            else:
+                pausing.restarted(ts, ms_per_tick, pauses, other)
         return _section(counts, reasons, pauses, other, ends)
+
+
+@dataclass
+class _Pauses:
+    """The suspension a GC's pause began with, the GC in flight, and a non-GC suspension."""
+
+    gc_suspended_at: int | None = None
+    other_suspended_at: int | None = None
+    gc: tuple[int, int] | None = None
+    """(generation, when its pause began) of the GC in flight."""
+    gc_ended: bool = False
+
+    def suspended(self, ts: int, reason: int) -> None:
+        if reason in _GC_SUSPENSIONS or reason < 0:
+            self.gc_suspended_at = ts
+        else:
+            self.other_suspended_at = ts
+
+    def gc_started(self, ts: int, depth: int) -> None:
+        began = self.gc_suspended_at if self.gc_suspended_at is not None else ts
+        self.gc, self.gc_ended, self.gc_suspended_at = (depth, began), False, None
+
+    def restarted(
+        self, ts: int, ms_per_tick: float, pauses: dict[int, list[float]], other: list[float]
+    ) -> None:
+        if self.gc is not None and self.gc_ended:
+            depth, began = self.gc
+            pauses.setdefault(depth, []).append((ts - began) * ms_per_tick)
+            self.gc, self.gc_ended = None, False
+        elif self.gc is None and self.other_suspended_at is not None:
+            other.append((ts - self.other_suspended_at) * ms_per_tick)
+            self.other_suspended_at = None
 
 
 def _section(
