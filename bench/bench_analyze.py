@@ -200,6 +200,19 @@ def _report(mb: float, runs: list[dict[str, float]]) -> None:
     )
 
 
+def synthetic_trace(folder: Path, size_mb: int) -> Path:
+    """``folder/synthetic-<size>mb.nettrace``, built (and said so on stderr) unless kept."""
+    path = folder / f"synthetic-{size_mb}mb.nettrace"
+    if not path.exists():
+        started = time.perf_counter()
+        written = build(path, size_mb)
+        took = time.perf_counter() - started
+        mb = path.stat().st_size / 1e6
+        print(f"built {path.name}: {mb:.1f} MB, {written:,} events in {took:.1f} s",
+              file=sys.stderr)  # fmt: skip
+    return path
+
+
 def main() -> int:
     """Builds the traces, measures each and prints a table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -222,14 +235,7 @@ def main() -> int:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         for size in args.sizes:
-            path = folder / f"synthetic-{size}mb.nettrace"
-            if not path.exists():
-                started = time.perf_counter()
-                written = build(path, size)
-                took = time.perf_counter() - started
-                mb = path.stat().st_size / 1e6
-                print(f"built {path.name}: {mb:.1f} MB, {written:,} events in {took:.1f} s",
-                      file=sys.stderr)  # fmt: skip
+            path = synthetic_trace(folder, size)
             runs = [measure(path, args.jobs) for _ in range(max(1, args.repeat))]
             _report(path.stat().st_size / 1e6, runs)
             if args.keep is None:

@@ -30,7 +30,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -38,7 +37,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from bench_analyze import build, measure  # noqa: E402
+from bench_analyze import measure, synthetic_trace  # noqa: E402
 
 PROJECT = HERE.parent / "tests" / "oracle" / "TraceOracle"
 Run = dict[str, float]
@@ -134,14 +133,7 @@ def main() -> int:
               "speed vs TraceEvent bare |")  # fmt: skip
         print("|---|---|---|---|---|---|---|---|")
         for size in args.sizes:
-            path = folder / f"synthetic-{size}mb.nettrace"
-            if not path.exists():
-                started = time.perf_counter()
-                written = build(path, size)
-                took = time.perf_counter() - started
-                mb = path.stat().st_size / 1e6
-                print(f"built {path.name}: {mb:.1f} MB, {written:,} events in {took:.1f} s",
-                      file=sys.stderr)  # fmt: skip
+            path = synthetic_trace(folder, size)
             bench(path, dotnet, dll, max(1, args.repeat))
             if args.keep is None:
                 path.unlink()
