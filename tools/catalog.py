@@ -9,6 +9,7 @@ from __future__ import annotations
 from tools.analyze_tool import ANALYZE_TRACE_TOOL
 from tools.base import Tool, ToolRegistry
 from tools.build import BUILD_TOOL
+from tools.compare_revisions import COMPARE_REVISIONS_TOOL
 from tools.kafka import START_KAFKA_TOOL
 from tools.memory_tools import READ_MEMORY_TOOL, WRITE_MEMORY_TOOL
 from tools.source import CHECK_GUIDELINES_TOOL, FIND_SOURCE_TOOL
@@ -32,6 +33,7 @@ def default_tools() -> list[Tool]:
         ANALYZE_TRACE_TOOL,
         FIND_SOURCE_TOOL,
         CHECK_GUIDELINES_TOOL,
+        COMPARE_REVISIONS_TOOL,
     ]
 
 
