@@ -39,6 +39,7 @@ from agent.planner_memory import (
     topic_file,
 )
 from agent.planner_report import StepResult, dig, write_report
+from agent.planner_revisions import compare_input, revision_question, revision_report
 
 PLANNER_NAME = "playbook-planner (offline)"
 """The model name runs by the planner are saved under."""
@@ -175,7 +176,13 @@ class PlaybookPlanner:
         results = _results(messages)
         available = {tool["name"] for tool in tools}
         asked = memory_request(request)
+        revision = None if asked else revision_question(request)
         steps = self._memory_steps(asked, results) if asked else self._steps(plan_route)
+        if revision is not None:  # "did my change make it slower?": both revisions traced
+            compare = compare_input(revision, plan_route.scenario)
+            intro = f"Comparing HEAD with {revision.base}: build and trace both, alternating."
+            steps = [steps[0], _Step("compare_revisions", "compare_revisions", (), intro,
+                                     _given(compare))]  # fmt: skip
         for index, step in enumerate(steps):
             if step.key in results or step.tool not in available:
                 continue
@@ -189,6 +196,8 @@ class PlaybookPlanner:
             return ModelTurn([text_block(step.intro), block], "tool_use")
         if asked:
             report = memory_request_report(asked, results)
+        elif revision is not None:
+            report = revision_report(results)
         else:
             report = write_report(
                 plan_route.preset,

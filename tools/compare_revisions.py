@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tools.analysis.analyze import analyze_trace_file
 from tools.analysis.compare import DEEP_TOP
@@ -31,9 +31,9 @@ from tools.base import Tool, ToolContext
 from tools.build import BuildArgs, BuildResult, build
 from tools.errors import ToolError
 from tools.git_revisions import (
-    REVISION_PATTERN,
     Commit,
     Revision,
+    check_revision,
     commits_touching,
     ignore_folder,
     is_dirty,
@@ -55,13 +55,13 @@ class CompareRevisionsArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     base: str = Field(
-        pattern=REVISION_PATTERN.pattern,
+        max_length=200,
         description="The revision before the change: a branch (main), tag, commit id, HEAD~1, "
         "main@{yesterday}, or 'merge-base' (where HEAD left the main branch).",
     )
     head: str = Field(
         default="HEAD",
-        pattern=REVISION_PATTERN.pattern,
+        max_length=200,
         description="The revision after the change; default the working tree's HEAD commit "
         "(uncommitted changes are not included).",
     )
@@ -85,6 +85,14 @@ class CompareRevisionsArgs(BaseModel):
         default=3, ge=1, le=10, description="Runs per revision, alternated A B A B …"
     )
     seed: int = Field(default=DEFAULT_SEED, description="Seed of the bootstrap's random numbers.")
+
+    @field_validator("base", "head")
+    @classmethod
+    def _a_revision(cls, value: str) -> str:
+        try:
+            return check_revision(value)
+        except ToolError as exc:
+            raise ValueError(str(exc)) from None
 
 
 class RunRecord(BaseModel):
