@@ -28,7 +28,7 @@ from tools.analysis.significance import (
 )
 from tools.analysis.significance_report import ReportContext, render_significance, verdict_line
 from tools.base import Tool, ToolContext
-from tools.build import BuildArgs, BuildResult, build
+from tools.build import BuildArgs, build
 from tools.errors import ToolError
 from tools.git_revisions import (
     Commit,
@@ -45,7 +45,7 @@ from tools.revision_sources import source_links
 from tools.target_config import CONFIG_FILE_NAME, TargetConfig, load_target_config
 from tools.trace_collect import TraceCollectArgs, trace_collect
 
-MAX_SHOWN = 12
+MAX_SHOWN = 8
 """Significant changes returned to the model (all of them are in the JSON file)."""
 
 
@@ -132,11 +132,16 @@ class _Side:
 
 
 def compare_revisions(args: CompareRevisionsArgs, ctx: ToolContext) -> CompareRevisionsResult:
-    """Answer "did my change make it slower / allocate more?": build BASE and HEAD of the
-    repository in separate git worktrees, trace both alike `repeat` times (alternating A B A B),
-    and report which methods' CPU share, which allocation sites and lock sites changed
-    significantly (bootstrap confidence intervals), linked to source at both revisions, with the
-    commits in BASE..HEAD that touched them. Takes builds + 2·repeat traces (minutes).
+    """Answer "did my change make it slower / allocate more?" by measuring both revisions.
+    Builds BASE and HEAD of the repository in separate git worktrees (the user's working tree
+    is never touched), traces each `repeat` times alternately (A B A B) with the same scenario,
+    preset and window, and returns the verdict line, the significant changes (CPU share per
+    method, allocation bytes per message per site and type, lock waits per site, throughput;
+    bootstrap intervals), the changed methods' source at both revisions and the commits in
+    BASE..HEAD that touched them. Use it for questions about a change over time ("since
+    yesterday", "slower than main", "did it regress"); it takes two builds plus 2·repeat traces
+    (minutes). Do not use it for one revision (build + trace_collect + analyze_trace) or for
+    existing trace files.
     """
     started = time.monotonic()
     config = load_target_config(ctx.repo)
@@ -213,25 +218,14 @@ def _build_all(sides: list[_Side], ctx: ToolContext) -> None:
     failures = []
     for side in sides:
         _check_cancel(ctx)
-        result = build(BuildArgs(), side.ctx)
-        _check_cancel(ctx)
-        if not result.ok:
-            failures.append(_build_failure(side, result))
+        try:
+            build(BuildArgs(), side.ctx)
+        except ToolError as exc:
+            _check_cancel(ctx)
+            rev = f"{side.revision.spec} ({side.revision.short})"
+            failures.append(f"{rev} does not build. {exc}")
     if failures:
         raise ToolError("\n\n".join(failures))
-
-
-def _build_failure(side: _Side, result: BuildResult) -> str:
-    rev = f"{side.revision.spec} ({side.revision.short})"
-    if result.timed_out:
-        return f"{rev} did not build within the timeout. Log tail:\n{result.log_tail[-1500:]}"
-    root = str(side.ctx.repo.resolve()) + "/"
-    errors = [
-        f"  {e.file.replace(root, '')}:{e.line}: error {e.code}: {e.message}" for e in result.errors
-    ]
-    if not errors:
-        return f"{rev} does not build (exit {result.exit_code}). Log tail:\n{result.log_tail}"
-    return f"{rev} does not build; compiler errors:\n" + "\n".join(errors)
 
 
 def _trace_alternately(
@@ -285,4 +279,8 @@ def _json(document: object) -> str:
     return json.dumps(document, ensure_ascii=False, indent=1)
 
 
-COMPARE_REVISIONS_TOOL = Tool.from_function(compare_revisions, long_running=True)
+COMPARE_REVISIONS_TOOL = Tool.from_function(
+    compare_revisions,
+    long_running=True,
+    cut_hint="every metric is in the file at json_path; the report is at report_path",
+)

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import signal
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -188,13 +184,14 @@ def _run_revisions(args: argparse.Namespace) -> int:
         )  # fmt: skip
     except (ToolError, ValueError) as exc:
         return _usage(str(exc))
+    # Ctrl-C (and SIGTERM, SIGHUP) unwind through compare_revisions like any command (see
+    # agent/interrupts.py): its finally removes the worktrees, then main() stops the children.
     ctx = ToolContext(repo=args.repo.resolve(), progress=_progress)
     try:
-        with _cancel_on_interrupt(ctx.cancel):
-            result = compare_revisions(tool_args, ctx)
+        result = compare_revisions(tool_args, ctx)
     except ToolError as exc:
         print(f"pta compare: {exc}", file=sys.stderr)
-        return 130 if ctx.cancel.is_set() else 1
+        return 1
     if args.json:
         print(result.model_dump_json())
     else:
@@ -206,24 +203,3 @@ def _run_revisions(args: argparse.Namespace) -> int:
 def _progress(message: str, done: float | None, total: float | None) -> None:
     if done is None:  # step changes only; the per-second tracing ticks would flood stderr
         print(f"pta compare: {message}", file=sys.stderr, flush=True)
-
-
-@contextmanager
-def _cancel_on_interrupt(cancel: threading.Event) -> Iterator[None]:
-    """Ctrl-C sets ``cancel``: the process runner stops the build or trace, the worktrees are
-    removed, and the command exits 130. A second Ctrl-C interrupts at once."""
-
-    def interrupted(signum: int, frame: object) -> None:
-        if cancel.is_set():
-            raise KeyboardInterrupt
-        print("pta compare: interrupted; stopping and removing the worktrees", file=sys.stderr)
-        cancel.set()
-
-    if threading.current_thread() is not threading.main_thread():
-        yield  # only the main thread may set signal handlers; the caller cancels instead
-        return
-    previous = signal.signal(signal.SIGINT, interrupted)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)

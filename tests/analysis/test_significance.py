@@ -58,7 +58,10 @@ def test_runs_that_disagree_among_themselves_are_not_a_change() -> None:
         cpu_run("A1", {"App.Spin": 7.3, "App.X": 20.0}),
         cpu_run("A2", {"App.Spin": 4.1, "App.X": 26.0}),
     ]
-    new = [cpu_run("B1", {"App.Spin": 8.6, "App.X": 27.0}), cpu_run("B2", {"App.Spin": 8.2, "App.X": 19.0})]  # fmt: skip
+    new = [
+        cpu_run("B1", {"App.Spin": 8.6, "App.X": 27.0}),
+        cpu_run("B2", {"App.Spin": 8.2, "App.X": 19.0}),
+    ]
     result = compare_runs(base, new)
     assert result.overdispersion["cpu_self"] > 1
     assert result.significant() == []

@@ -97,7 +97,7 @@ def test_a_revision_that_does_not_build_is_reported_with_its_compiler_errors(
         compare_revisions(args(), ToolContext(repo=git_repo))
     message = str(failure.value)
     assert "HEAD~1" in message and "does not build" in message
-    assert "tools/Dekaf.StressTests/Program.cs:42: error CS1002" in message
+    assert "- tools/Dekaf.StressTests/Program.cs:42: CS1002: ; expected" in message
     assert str(git_repo) not in message, "paths are relative to the repository"
     assert worktree_folders(git_repo) == []
     assert len(registered_worktrees(git_repo)) == 1
