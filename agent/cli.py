@@ -25,6 +25,7 @@ examples:
   pta ask "is there a deadlock in flush?" --repo ~/src/Dekaf
   pta analyze trace.nettrace --json
   pta compare before.nettrace after.nettrace
+  pta compare --rev main --repo ~/src/Dekaf
   pta memory show --repo ~/src/Dekaf
 """
 
