@@ -19,13 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tools.analysis.analyze import analyze_trace_file
 from tools.analysis.compare import DEEP_TOP
-from tools.analysis.significance import (
-    DEFAULT_SEED,
-    MetricChange,
-    RunMeasures,
-    compare_runs,
-    measure_run,
-)
+from tools.analysis.run_measures import RunMeasures, measure_run
+from tools.analysis.significance import DEFAULT_SEED, MetricChange, compare_runs
 from tools.analysis.significance_report import ReportContext, render_significance, verdict_line
 from tools.base import Tool, ToolContext
 from tools.build import BuildArgs, build

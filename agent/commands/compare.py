@@ -142,7 +142,8 @@ def _run_pair(args: argparse.Namespace) -> int:
 
 
 def _run_sets(args: argparse.Namespace) -> int:
-    from tools.analysis.significance import DEFAULT_SEED, compare_runs, measure_run
+    from tools.analysis.run_measures import measure_run
+    from tools.analysis.significance import DEFAULT_SEED, compare_runs
     from tools.analysis.significance_report import ReportContext, render_significance
 
     prefix = _prefix(args)

@@ -8,12 +8,8 @@ import pytest
 
 from tools.analysis.analyze import analyze_trace_file
 from tools.analysis.compare import DEEP_TOP
-from tools.analysis.significance import (
-    Observation,
-    RunMeasures,
-    compare_runs,
-    measure_run,
-)
+from tools.analysis.run_measures import Observation, RunMeasures, measure_run
+from tools.analysis.significance import compare_runs
 from tools.analysis.significance_report import ReportContext, render_significance
 
 TOTAL = 3000

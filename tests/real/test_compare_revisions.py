@@ -9,6 +9,8 @@ estimate needs two runs a side, and the seeded regression is a thousand bytes pe
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -16,6 +18,9 @@ from typing import Any
 import pytest
 
 from tests.real.conftest import PTA, REPO_ROOT, copy_sample, survivors
+
+REAL_GLOBAL_TOOLS = Path.home() / ".dotnet" / "tools"
+"""Where the machine's dotnet-trace is (read before any test moves HOME)."""
 
 COMPARE_TIMEOUT_S = 400
 """Two fresh builds, four 5 s traces and (first in the tier) a dotnet-trace install."""
@@ -25,6 +30,19 @@ REGRESSION = (
 )
 """The healthy path switched to the per-message encode (a fresh byte[] per record)."""
 ACCUMULATOR = "src/FlushLab/Producer/RecordAccumulator.cs"
+
+
+@pytest.fixture(scope="module")
+def compare_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """A user's shell with dotnet-trace already installed (on PATH, as `dotnet tool install
+    --global` leaves it), in a HOME of its own: the tier's HOME stays fresh for the test that
+    proves the product installs dotnet-trace itself."""
+    home = tmp_path_factory.mktemp("compare-home")
+    env = dict(os.environ, HOME=str(home), DOTNET_CLI_TELEMETRY_OPTOUT="1", DOTNET_NOLOGO="1")
+    installed = shutil.which("dotnet-trace", path=str(REAL_GLOBAL_TOOLS))
+    if installed is not None:
+        env["PATH"] = os.pathsep.join([str(REAL_GLOBAL_TOOLS), env["PATH"]])
+    return env
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -69,11 +87,11 @@ def compare(rev: str, repo: Path, env: dict[str, str]) -> dict[str, Any]:
 
 
 def test_the_seeded_regression_is_found_at_its_site(
-    history: Path, real_env: dict[str, str]
+    history: Path, compare_env: dict[str, str]
 ) -> None:
     """HEAD~2..HEAD~1: EncodeRecord's byte[] per message is the headline, a significant
     regression, linked to RecordAccumulator.cs at both revisions, with the commit that did it."""
-    result = compare("HEAD~2..HEAD~1", history, real_env)
+    result = compare("HEAD~2..HEAD~1", history, compare_env)
     verdict = result["verdict"]
     assert verdict.startswith("**Regression**"), result["report_markdown"]
     assert "RecordAccumulator.EncodeRecord" in verdict and "B/msg more" in verdict
@@ -91,10 +109,10 @@ def test_the_seeded_regression_is_found_at_its_site(
 
 
 def test_a_harmless_commit_shows_no_significant_change(
-    history: Path, real_env: dict[str, str]
+    history: Path, compare_env: dict[str, str]
 ) -> None:
     """HEAD~1..HEAD adds a comment: the same code traced twice a side, nothing significant."""
-    result = compare("HEAD~1..HEAD", history, real_env)
+    result = compare("HEAD~1..HEAD", history, compare_env)
     assert result["verdict"].startswith("**No significant change**"), result["report_markdown"]
     assert result["significant"] == []
     assert result["compared_metrics"] > 10

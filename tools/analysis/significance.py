@@ -1,8 +1,6 @@
 """Before/after with significance: which differences between two sets of runs are real.
 
-Each run (one trace) is reduced to :class:`RunMeasures`: throughput, each method's share of the
-on-CPU (managed) samples, self and inclusive, allocated bytes per message (per second when the
-message count is unknown) per site and per type, lock waits and wait time per second per site.
+Each run (one trace) is reduced to :class:`~tools.analysis.run_measures.RunMeasures`.
 
 A metric's change is the difference of the two sides' means. Its interval comes from a
 bootstrap: runs are resampled with replacement and, within each resampled run, its samples
@@ -26,17 +24,14 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from statistics import NormalDist, median, stdev, variance
 from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from tools.analysis.results import AllocationSite, TraceAnalysis
+from tools.analysis.run_measures import Family, Observation, RunMeasures
 
-Family = Literal[
-    "throughput", "cpu_self", "cpu_inclusive", "alloc_site", "alloc_type", "lock_waits", "lock_time"
-]
 Verdict = Literal["regression", "improvement", "no significant change", "not tested"]
 
 BOOTSTRAP_ITERATIONS = 1000
@@ -47,21 +42,6 @@ MIN_COUNT_FOR_SPREAD = 20
 """Metrics resting on fewer events in a run do not inform the overdispersion estimate."""
 NORMAL_APPROXIMATION_MIN = 30.0
 """Counts from which a Poisson/binomial draw uses the normal approximation (exact below)."""
-
-
-@dataclass(frozen=True)
-class Observation:
-    """One run's value of one metric and the counted events it rests on.
-
-    Attributes:
-        value: the metric (percent, B/msg, events/s, …).
-        count: the sampled events behind it (CPU samples, allocation ticks, lock waits).
-        total: for a share, the count it is a share of (binomial resampling); None: Poisson.
-    """
-
-    value: float
-    count: int
-    total: int | None = None
 
 
 @dataclass(frozen=True)
@@ -96,17 +76,6 @@ RULES: dict[Family, FamilyRule] = {
 8 B per message and 20 %, lock waits by 5/s or 1 ms/s and 25 %, throughput by 5 %."""
 PER_SECOND_ALLOC = FamilyRule("KB/s", True, 1000.0, 0.2, 10.0)
 """Allocation rule when the message count is unknown (trace files): 1 MB/s and 20 %."""
-
-
-@dataclass
-class RunMeasures:
-    """What one run measured, per family and metric name."""
-
-    label: str
-    trace: str
-    msg_per_s: float | None
-    per_message: bool
-    metrics: dict[Family, dict[str, Observation]] = field(default_factory=dict)
 
 
 class MetricChange(BaseModel):
@@ -166,69 +135,6 @@ def rule_for(family: Family, unit: str) -> FamilyRule:
     if family in ("alloc_site", "alloc_type") and unit == PER_SECOND_ALLOC.unit:
         return PER_SECOND_ALLOC
     return RULES[family]
-
-
-# --- one run's measures -----------------------------------------------------------------
-
-
-def measure_run(
-    analysis: TraceAnalysis,
-    *,
-    label: str,
-    msg_per_s: float | None = None,
-    messages: int | None = None,
-) -> RunMeasures:
-    """Reduces one analysed trace (deep top lists, see ``compare.DEEP_TOP``) to its measures."""
-    seconds = max(analysis.trace.duration_s, 1e-6)
-    per_message = bool(messages)
-    divisor = float(messages) if messages else seconds * 1000.0  # B/msg, else KB/s
-    run = RunMeasures(label, analysis.trace.path, msg_per_s, per_message)
-    if msg_per_s:
-        run.metrics["throughput"] = {"msg/s": Observation(msg_per_s, 0)}
-    cpu = analysis.cpu
-    total = cpu.managed_samples
-    if total:
-        run.metrics["cpu_self"] = {
-            m.name: Observation(100.0 * m.managed_samples / total, m.managed_samples, total)
-            for m in cpu.top_self_managed
-            if m.managed_samples
-        }
-        run.metrics["cpu_inclusive"] = {
-            m.name: Observation(100.0 * m.managed_samples / total, m.managed_samples, total)
-            for m in cpu.top_inclusive
-            if m.managed_samples
-        }
-    allocations = analysis.allocations
-    if allocations.collected:
-        sites: dict[str, list[int]] = {}
-        for site in allocations.by_site:
-            entry = sites.setdefault(site_key(site), [0, 0])
-            entry[0] += site.bytes
-            entry[1] += site.ticks
-        run.metrics["alloc_site"] = {k: Observation(b / divisor, t) for k, (b, t) in sites.items()}
-        run.metrics["alloc_type"] = {
-            t.type: Observation(t.bytes / divisor, t.ticks) for t in allocations.by_type
-        }
-    contention = analysis.contention
-    if contention.collected:
-        waits: dict[str, list[float]] = {}
-        for wait in contention.top:
-            entry_w = waits.setdefault(wait.site, [0.0, 0.0])
-            entry_w[0] += wait.events
-            entry_w[1] += wait.total_ms
-        run.metrics["lock_waits"] = {
-            s: Observation(n / seconds, int(n)) for s, (n, _) in waits.items()
-        }
-        run.metrics["lock_time"] = {
-            s: Observation(ms / seconds, int(n)) for s, (n, ms) in waits.items()
-        }
-    return run
-
-
-def site_key(site: AllocationSite) -> str:
-    """``frame [Type]``: the deepest target frame (else the leaf) and the allocated type."""
-    where = site.target_frame or (site.frames[-1] if site.frames else "(no stack)")
-    return f"{where} [{site.types[0] if site.types else '?'}]"
 
 
 # --- the comparison ---------------------------------------------------------------------

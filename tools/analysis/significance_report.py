@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pydantic import BaseModel, Field
 
 from tools.analysis.markdown import code, short
-from tools.analysis.significance import Family, MetricChange, Significance
+from tools.analysis.run_measures import Family
+from tools.analysis.significance import MetricChange, Significance
 
 FAMILY_WORDS: dict[Family, str] = {
     "throughput": "throughput",
