@@ -73,7 +73,14 @@ def copy_sample(destination: Path) -> Path:
 @pytest.fixture
 def real_env(real_home: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The environment of a user's shell: the real PATH, the tier's HOME, English output."""
+    # A fresh machine: no global tools on PATH (CI or a shell may carry ~/.dotnet/tools), so
+    # the first investigation has to install dotnet-trace itself.
+    path = os.pathsep.join(
+        entry for entry in os.environ.get("PATH", "").split(os.pathsep)
+        if not entry.rstrip("/").endswith(".dotnet/tools")
+    )  # fmt: skip
     monkeypatch.setenv("HOME", str(real_home))
+    monkeypatch.setenv("PATH", path)
     env = dict(os.environ)
     env.update(HOME=str(real_home), DOTNET_CLI_TELEMETRY_OPTOUT="1", DOTNET_NOLOGO="1")
     return env
