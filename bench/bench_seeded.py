@@ -19,6 +19,7 @@ import argparse
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -76,21 +77,14 @@ def phases(document: dict[str, Any]) -> dict[str, float]:
         if name == "build":
             spent["build"] += seconds
         elif name == "trace_collect":
-            result = _json(record.get("text", ""))
-            marker = float(result.get("marker_wait_s") or 0.0)
+            # Transcripts keep the head of a long result (not always whole JSON): find the field.
+            found = re.search(r'"marker_wait_s":\s*([\d.]+)', record.get("text", ""))
+            marker = float(found.group(1)) if found else 0.0
             spent["marker"] += marker
             spent["trace"] += seconds - marker
         elif name == "analyze_trace":
             spent["analysis"] += seconds
     return spent
-
-
-def _json(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def judge(scenario: str, document: dict[str, Any]) -> tuple[str, list[str]]:

@@ -129,16 +129,12 @@ class TraceCollectResult(BaseModel):
     providers: str = Field(description="The --providers value used.")
     trace_seconds: int = Field(description="Requested trace window in seconds.")
     window_s: float = Field(description="Measured time dotnet-trace ran.")
+    marker_wait_s: float = Field(
+        default=0.0, description="Seconds from starting the stress tool to its measured phase."
+    )
     stall: StallInfo = Field(
         default_factory=lambda: StallInfo(detected=False),
         description="Whether the stress tool's progress stopped during the trace, and since when.",
-    )
-    snapshot: Snapshot | None = Field(
-        default=None,
-        description="Every thread's stack, taken on a stall before the tool was stopped.",
-    )
-    marker_wait_s: float = Field(
-        default=0.0, description="Seconds from starting the stress tool to its measured phase."
     )
     partial: bool = Field(description="The trace was cut short (crash or overrun); still readable.")
     messages: int | None = Field(description="Messages estimated for the trace window.")
@@ -158,6 +154,10 @@ class TraceCollectResult(BaseModel):
     warnings: list[str] = Field(description="Things the user should know.")
     collect_output: str = Field(
         description="dotnet-trace collect's output, repeated lines collapsed, errors kept."
+    )
+    snapshot: Snapshot | None = Field(
+        default=None,
+        description="Every thread's stack, taken on a stall before the tool was stopped.",
     )
 
 
