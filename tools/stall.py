@@ -4,6 +4,7 @@ The stress tool prints a Progress line with its message count every few seconds 
 FlushLab: 2 s). A count that comes back unchanged means no message went through for a whole
 interval: the run is stalled (a deadlock, an await that never completes, a starved pool), not
 slow. The tool's own watchdog (`PROGRESS WATCHDOG:` on stderr) says the same after longer.
+On a stall, every thread's stack is taken while the tool still hangs.
 """
 
 from __future__ import annotations
@@ -11,6 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tools.analysis.hang_models import StallInfo
+from tools.base import ToolContext
+from tools.errors import ToolError
+from tools.hang_context import STALL_STATE_KEY
+from tools.process import RunningProcess
+from tools.stack_snapshot import take_snapshot
+from tools.stacks.model import Snapshot
 from tools.stress_output import StressOutput
 
 
@@ -56,3 +63,20 @@ class StallWatch:
                 detected=True, last_count=self._count, source="watchdog", detail=output.watchdog[0]
             )
         return StallInfo(detected=False, last_count=self._count)
+
+
+def snapshot_if_stalled(
+    stall: StallInfo, stress: RunningProcess, ctx: ToolContext, notes: list[str]
+) -> Snapshot | None:
+    """On a stall, every thread's stack while the stress tool still hangs (before we stop it):
+    the one view that shows which threads block where. analyze_trace reads both from the state.
+    """
+    ctx.state[STALL_STATE_KEY] = stall
+    if not stall.detected or stress.poll() is not None:
+        return None
+    notes.append(f"progress stalled: {stall.detail}; took a stack snapshot before stopping it")
+    try:
+        return take_snapshot(stress.pid, ctx)
+    except ToolError as exc:
+        notes.append(f"the stack snapshot could not be taken: {exc}")
+        return None

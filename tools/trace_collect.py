@@ -23,12 +23,11 @@ from tools.build import refuse_stale_executable
 from tools.collect_log import CollectLog
 from tools.dotnet_trace import ensure_dotnet_trace, tool_env
 from tools.errors import ToolError
-from tools.hang_context import STALL_STATE_KEY
 from tools.process import RunningProcess, spawn_process
 from tools.providers import Preset, providers_for
-from tools.stack_snapshot import PID_STATE_KEY, take_snapshot
+from tools.stack_snapshot import PID_STATE_KEY
 from tools.stacks.model import Snapshot
-from tools.stall import StallWatch
+from tools.stall import StallWatch, snapshot_if_stalled
 from tools.stress_output import ProgressLine, ResourcesLine, StressOutput
 from tools.stress_plan import (
     LONG_RUN_MINUTES,
@@ -203,7 +202,7 @@ def trace_collect(args: TraceCollectArgs, ctx: ToolContext) -> TraceCollectResul
         marker_wait_s = round(time.monotonic() - stress.started, 2)
         session = _record(stress, output, ctx, config, plan, dotnet_trace, args.trace_seconds)
         session.marker_wait_s = marker_wait_s
-        session.snapshot = _snapshot_if_stalled(session.stall, stress, ctx, plan.notes)
+        session.snapshot = snapshot_if_stalled(session.stall, stress, ctx, plan.notes)
         if args.wait_for_exit:
             _run_to_the_end(stress, output, ctx, plan.minutes)
         exit_code = stress.poll()
@@ -343,23 +342,6 @@ def _record(
     watch.observe(output, time.monotonic())
     session.stall = watch.stall(output, time.monotonic())
     return session
-
-
-def _snapshot_if_stalled(
-    stall: StallInfo, stress: RunningProcess, ctx: ToolContext, notes: list[str]
-) -> Snapshot | None:
-    """On a stall, every thread's stack while the stress tool still hangs (before we stop it):
-    the one view that shows which threads block where. analyze_trace reads both from the state.
-    """
-    ctx.state[STALL_STATE_KEY] = stall
-    if not stall.detected or stress.poll() is not None:
-        return None
-    notes.append(f"progress stalled: {stall.detail}; took a stack snapshot before stopping it")
-    try:
-        return take_snapshot(stress.pid, ctx)
-    except ToolError as exc:
-        notes.append(f"the stack snapshot could not be taken: {exc}")
-        return None
 
 
 def _drain(collect: RunningProcess, log: CollectLog) -> None:
