@@ -93,6 +93,12 @@ SEEDS: dict[str, Seed] = {
             "is there a deadlock in flush? scenario deadlock",
             (
                 _ev(CONTENTION, DEADLOCK_CLAIM.pattern, "the deadlock"),
+                _ev(
+                    CONTENTION,
+                    r"threads \d+ and \d+ each wait for a lock the other",
+                    "both threads",
+                ),
+                _ev(CONTENTION, r"lock 0x[0-9a-f]+[^\n]*\n[^\n]*lock 0x[0-9a-f]+", "both locks"),
                 _ev(CONTENTION, r"SealAllUnderBatchLock|WakeForFlush", "the flush side"),
                 _ev(CONTENTION, r"DrainOnce|TakeReady", "the sender side"),
             ),
