@@ -187,8 +187,9 @@ def trace_collect(args: TraceCollectArgs, ctx: ToolContext) -> TraceCollectResul
     """Trace the built stress tool: run ONE scenario, attach dotnet-trace for trace_seconds.
     Starts the stress executable with KAFKA_BOOTSTRAP_SERVERS from start_kafka, waits for its
     measured phase, records `trace_seconds` seconds with the chosen providers and stops it.
-    Call it after build and start_kafka, never for a trace that already exists (analyze that).
-    Returns the trace path (for analyze_trace), throughput numbers and warnings.
+    Call it after build (and start_kafka when the target needs Kafka), never for a trace that
+    already exists (analyze that). Returns the trace path (for analyze_trace), throughput
+    numbers, warnings and, when progress stalled, since when and every thread's stack.
     """
     config = load_target_config(ctx.repo)
     plan = _plan(args, ctx, config)
