@@ -203,3 +203,26 @@ def test_report_skips_a_speedscope_file_that_would_be_huge(
     assert bundle.speedscope is None and not list((tmp_path / "out").glob("*.speedscope.json"))
     assert bundle.html.is_file() and bundle.folded.is_file()
     assert bundle.note is not None and bundle.folded.name in bundle.note
+
+
+def test_the_page_states_the_hang_verdict_of_the_markdown_report(tmp_path: Path) -> None:
+    """One voice: on the sample's async hang the page says "Verdict: async hang" with the same
+    headline and evidence lines as the Markdown report, not a raw deadlock suspicion."""
+    from tools.analysis.analyze import analyze_trace_file
+    from tools.analysis.markdown import render_markdown
+    from tools.report_html import report_for_trace
+
+    trace = (
+        Path(__file__).resolve().parents[1]
+        / "fixtures"
+        / "hang"
+        / "flushlab-async-hang.nettrace.zip"
+    )
+    bundle, _ = report_for_trace(trace, tmp_path / "out", target_prefix="FlushLab.")
+    page = bundle.html.read_text()
+    analysis = analyze_trace_file(trace, target_prefix="FlushLab.")
+    assert analysis.hang_verdict is not None
+    assert "**Verdict: async hang.**" in render_markdown(analysis, None)
+    assert '<h3 id="hang-verdict">Verdict: async hang</h3>' in page
+    assert analysis.hang_verdict.headline.replace("`", "")[:40] in page.replace("`", "")
+    assert "Deadlock suspicion" not in page

@@ -94,6 +94,7 @@ def render_html_report(
         "allocations": _section(analysis, "allocations"),
         "contention": _section(analysis, "contention"),
         "deadlock": _section(analysis, "deadlock"),
+        "verdict": _verdict(analysis),
         "recommendations": recs,
         "links": all_links,
         "generated": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
@@ -101,6 +102,21 @@ def render_html_report(
     env = Environment(autoescape=True, undefined=StrictUndefined, keep_trailing_newline=True)
     env.globals["split_frame"] = split_frame
     return env.from_string(_asset("report.html")).render(**context)
+
+
+def _verdict(analysis: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The hang verdict as the Markdown report states it (title, headline, evidence lines)."""
+    from tools.analysis.hang_markdown import TITLES, verdict_from_json
+
+    verdict = verdict_from_json(analysis.get("hang_verdict"))
+    if verdict is None:
+        return None
+    return {
+        "title": TITLES[verdict.kind],
+        "headline": verdict.headline,
+        "evidence": verdict.evidence,
+        "next_collection": verdict.next_collection,
+    }
 
 
 def split_frame(name: str) -> tuple[str, str, str]:
