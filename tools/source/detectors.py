@@ -184,7 +184,7 @@ def _call_rule(
     if owner == "Monitor" and name in ("Enter", "TryEnter", "Wait"):
         return "lock", f"Monitor.{name}"
     if name in ("ToArray", "ToList"):
-        return "params-toarray", f".{name}()"
+        return None if cold.cold_string(call) else ("params-toarray", f".{name}()")
     if owner in ("string", "String") and name == "Format":
         return None if cold.cold_string(call) else ("string-format", "string.Format")
     if owner == "Task" and name == "Run" or owner == "Task.Factory" and name == "StartNew":
@@ -194,7 +194,7 @@ def _call_rule(
     if (
         name in LINQ_METHODS
         and owner not in STATIC_RECEIVERS
-        and cold.looks_like_linq(call, name, region.repo_methods)
+        and cold.looks_like_linq(call, name, region.repo_methods, receiver)
     ):
         return "linq", f".{name}(…)"
     return None

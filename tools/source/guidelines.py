@@ -11,6 +11,7 @@ from tree_sitter import Node
 
 from tools.base import ToolContext
 from tools.errors import ToolError
+from tools.source.cold_paths import member
 from tools.source.declarations import parameter_list
 from tools.source.detectors import Hit, Region, detect
 from tools.source.find_source import FOUND_SCORE, get_index, repo_relative, resolve
@@ -192,6 +193,8 @@ def _findings(source: SourceFile, hits: list[Hit], rules: RuleSet) -> list[Findi
             continue
         if deliberate(notes, line):
             continue  # the code says why it is so: a choice, not an oversight
+        if rule_id in rules.per_message and occasional(source, notes, line):
+            continue  # the method's summary says it runs per event, not per message
         seen.add((rule_id, line))
         rule = RULES_BY_ID[rule_id]
         why = f"{rule.title} ({detail[:80]}): {rule.why}."
@@ -221,6 +224,30 @@ DELIBERATE = re.compile(
 def deliberate(notes: dict[int, str], line: int, *, above: int = 3) -> bool:
     """Whether a comment on ``line`` or the few lines above documents a deliberate choice."""
     return any(DELIBERATE.search(notes.get(n, "")) for n in range(line - above, line + 1))
+
+
+OCCASIONAL = re.compile(
+    r"\b(during|on|after|upon) (a |an |each |every |the )?"
+    r"(scale[- ]?(up|down)|reconnect(ion|s)?|start-?up|shutdown|rebalanc(e|ing)|failover)\b",
+    re.IGNORECASE,
+)
+"""How a method's summary says it runs on an occasional event, not per message."""
+
+
+def occasional(source: SourceFile, notes: dict[int, str], line: int) -> bool:
+    """Whether the doc comment above the member holding ``line`` says it runs on an
+    occasional event ("… during a scale-up"): a per-message rule does not apply there."""
+    point = (line - 1, 0)
+    node = source.tree.root_node.descendant_for_point_range(point, point)
+    owner = member(node) if node is not None else None
+    if owner is None:
+        return False
+    above = owner.start_point.row  # the 1-based line just above the declaration
+    summary = []
+    while above in notes and source.line(above).lstrip().startswith("//"):
+        summary.append(notes[above])
+        above -= 1
+    return bool(OCCASIONAL.search(" ".join(reversed(summary))))
 
 
 def code_text(source: SourceFile, line: int) -> str:
