@@ -189,12 +189,15 @@ def task_completed(at: Node, receiver: Node) -> bool:
 
 def cold_string(node: Node) -> bool:
     """A string built only on a cold path: an exception's message (also one handed to a throw
-    helper), a catch block, a branch guarded by ``logger.IsEnabled(…)`` or a tracing
-    listener check, a diagnostic call, an attribute or a constant."""
+    helper), a catch block, a branch that ends by throwing, a branch guarded by
+    ``logger.IsEnabled(…)`` or a tracing listener check, a diagnostic call, an attribute or a
+    constant."""
     child = node
     for parent in ancestors(node):
         kind = parent.type
         if kind in ("throw_statement", "throw_expression", "catch_clause", "attribute_list"):
+            return True
+        if _error_branch(parent):
             return True
         if kind == "object_creation_expression" and _created(parent).endswith("Exception"):
             return True
@@ -209,6 +212,39 @@ def cold_string(node: Node) -> bool:
             return cold_member(node) and text(parent.child_by_field_name("name")) == "ToString"
         child = parent
     return False
+
+
+_LEGACY_FRAMEWORK = re.compile(r"NETSTANDARD\w*|NETFRAMEWORK|NET[2-4]\d*|NETCOREAPP[1-3]\w*")
+"""Preprocessor symbols of target frameworks a trace from modern .NET never runs."""
+
+
+def legacy_branch(node: Node) -> bool:
+    """Code in the legacy-framework branch of ``#if NETSTANDARD2_0 … #else … #endif`` (or the
+    ``#else`` of ``#if !NETSTANDARD2_0``): the library also builds for modern .NET, which
+    compiles the other branch, so a traced process does not run this one."""
+    for parent in ancestors(node):
+        if parent.type != "preproc_if":
+            continue
+        condition = text(parent.child_by_field_name("condition")).replace(" ", "")
+        alternative = parent.child_by_field_name("alternative")
+        if alternative is None or not _LEGACY_FRAMEWORK.fullmatch(condition.lstrip("!")):
+            continue
+        if inside(node, alternative) == condition.startswith("!"):
+            return True
+    return False
+
+
+def _error_branch(block: Node) -> bool:
+    """An ``if``/``else`` block that ends by throwing: it runs only when something failed."""
+    parent = block.parent
+    if (
+        block.type != "block"
+        or parent is None
+        or parent.type not in ("if_statement", "else_clause")
+    ):
+        return False
+    statements = block.named_children
+    return bool(statements) and statements[-1].type == "throw_statement"
 
 
 def _cold_call(call: Node) -> bool:

@@ -124,6 +124,7 @@ def detect(region: Region) -> list[Hit]:
         for detector in DETECTORS
         for rule, node, detail in detector(region)
         if rule not in SETUP_SENSITIVE or not cold.outside_service_loop(node)
+        if not cold.legacy_branch(node)
     }
     return sorted(hits, key=lambda h: (h[1], h[0]))
 
