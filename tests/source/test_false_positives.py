@@ -21,7 +21,7 @@ import pytest
 
 from tools.base import ToolContext
 from tools.source.alloc_sites import allocation_line, allocation_rule, categorize
-from tools.source.guidelines import CheckGuidelinesArgs, check_guidelines
+from tools.source.guidelines import CheckGuidelinesArgs, check_guidelines, scan_symbol
 from tools.source.locations import LocationClassifier, project_category
 from tools.source.recommend import short_type
 from tools.source.rules import load_rules, rule_lines
@@ -140,3 +140,14 @@ def test_the_per_message_lock_rule_is_cited_over_a_general_preference() -> None:
     text = "- Prefer channels over locks for coordination.\n- Locks per message: never.\n"
     (number, line) = rule_lines(text)["lock"]
     assert number == 2 and "per message" in line
+
+
+def test_a_per_event_method_is_judged_when_the_trace_measured_waits_there() -> None:
+    """A method documented as running on a reconnect breaks no per-message rule, unless the
+    trace measured waits or a deadlock in it (recommendations then still point at it)."""
+    index = build_index(ROOT)
+    rules = load_rules(ROOT)
+    (rebuild,) = index.by_name("Rebuild")
+    assert scan_symbol(index, rebuild, rules) == []
+    (finding,) = scan_symbol(index, rebuild, rules, measured=True)
+    assert finding.rule == "string-format" and finding.line > rebuild.start_line

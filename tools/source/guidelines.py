@@ -154,15 +154,21 @@ def best_symbol(index: SymbolIndex, name: str) -> Symbol:
     return matches[0].symbol
 
 
-def scan_symbol(index: SymbolIndex, symbol: Symbol, rules: RuleSet) -> list[Finding]:
-    """Findings inside one declaration (none outside library code: the rules are the library's)."""
+def scan_symbol(
+    index: SymbolIndex, symbol: Symbol, rules: RuleSet, *, measured: bool = False
+) -> list[Finding]:
+    """Findings inside one declaration (none outside library code: the rules are the library's).
+
+    ``measured``: the trace measured waits or a deadlock there, so a per-message rule's
+    construct counts even in a method documented as running per event.
+    """
     source = index.files[symbol.file]
     if source.category != "library" or symbol.node is None:
         return []
     node = symbol.node
     if symbol.kind == "constructor" and node.type in TYPE_DECLARATIONS:
         node = parameter_list(node) or node  # a primary constructor: its parameters only
-    return _findings(source, detect(_region(index, node, rules)), rules)
+    return _findings(source, detect(_region(index, node, rules)), rules, per_event=not measured)
 
 
 def scan_file(index: SymbolIndex, path: str, rules: RuleSet) -> list[Finding]:
@@ -184,7 +190,9 @@ def _region(index: SymbolIndex, node: Node, rules: RuleSet) -> Region:
     )
 
 
-def _findings(source: SourceFile, hits: list[Hit], rules: RuleSet) -> list[Finding]:
+def _findings(
+    source: SourceFile, hits: list[Hit], rules: RuleSet, *, per_event: bool = True
+) -> list[Finding]:
     seen: set[tuple[str, int]] = set()
     out: list[Finding] = []
     notes = comments(source.tree)
@@ -193,7 +201,7 @@ def _findings(source: SourceFile, hits: list[Hit], rules: RuleSet) -> list[Findi
             continue
         if deliberate(notes, line):
             continue  # the code says why it is so: a choice, not an oversight
-        if rule_id in rules.per_message and occasional(source, notes, line):
+        if per_event and rule_id in rules.per_message and occasional(source, notes, line):
             continue  # the method's summary says it runs per event, not per message
         seen.add((rule_id, line))
         rule = RULES_BY_ID[rule_id]
