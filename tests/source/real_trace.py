@@ -1,11 +1,13 @@
-"""A trace whose stacks carry real method names of a fetched repository (Dekaf).
+"""A trace whose stacks carry real method names of a fetched repository (Dekaf, nats.net).
 
-The names come from ``tests/fixtures/judged_frames.json`` (names only, no code): 60 methods of
-Dekaf's producer, consumer, networking and protocol code, spelled as traces spell them (async
-methods as state machines, generic types with their arity and ``__Canon`` instantiations), the
-types ten of them create (as the runtime names them) and three that take a lock. The project's
-own trace writer records CPU samples with a long-tailed share per method, allocation ticks at
-those sites (every other one per message, the rest per batch), and lock waits.
+The names come from ``tests/fixtures/judged_frames*.json`` (names only, no code): for Dekaf 60
+methods of its producer, consumer, networking and protocol code; for nats.net 26 of its read
+loop, protocol parser, subscription dispatch, publish, request and JetStream paths. They are
+spelled as traces spell them (async methods as state machines, generic types with their arity
+and ``__Canon`` instantiations), with the types some of them create (as the runtime names them)
+and the ones that take a lock. The project's own trace writer records CPU samples with a
+long-tailed share per method, allocation ticks at those sites (per message or per batch, as
+stored), and lock waits.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ from typing import Any
 
 from tools.analysis.synthetic import SyntheticTrace
 
-FRAMES_FILE = Path(__file__).resolve().parent.parent / "fixtures" / "judged_frames.json"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FRAMES_FILE = FIXTURES / "judged_frames.json"
+FRAMES_FILES = (FRAMES_FILE, FIXTURES / "judged_frames_nats.json")
+"""One per judged repository: Dekaf, nats.net."""
 MAIN = "Dekaf.StressTests!Dekaf.StressTests.Program.Main(class System.String[])"
 MEMMOVE = "System.Private.CoreLib!System.Buffer.Memmove(uint8&,uint8&,native unsigned int)"
 MESSAGES = 100_000
@@ -24,16 +29,20 @@ SAMPLES = 3_000
 TICK = 10_000  # 1 ms at 10 MHz
 
 
-def spec() -> dict[str, Any]:
+def spec(frames_file: Path = FRAMES_FILE) -> dict[str, Any]:
     """The stored names: repo, commit, frames, allocation sites (frame, type, object size,
-    per message?) and lock sites."""
-    data: dict[str, Any] = json.loads(FRAMES_FILE.read_text())
+    per message?) and lock sites; ``target_prefix``, the ``main`` frame and ``hot_methods``
+    (how many hot methods check_guidelines is run on) where not Dekaf's."""
+    data: dict[str, Any] = json.loads(frames_file.read_text())
+    data.setdefault("target_prefix", "Dekaf.")
+    data.setdefault("main", MAIN)
     return data
 
 
-def write_real_trace(path: Path) -> Path:
+def write_real_trace(path: Path, frames_file: Path = FRAMES_FILE) -> Path:
     """Writes the trace: samples, allocations and lock waits over the real method names."""
-    data = spec()
+    data = spec(frames_file)
+    main: str = data["main"]
     names: list[str] = data["frames"]
     weights = [1.0 / (1 + (i * 7) % len(names)) for i in range(len(names))]
     total = sum(weights)
@@ -42,17 +51,17 @@ def write_real_trace(path: Path) -> Path:
         for i, name in enumerate(names):
             for n in range(round(SAMPLES * weights[i] / total)):
                 ts += TICK
-                leaf = (MAIN, name, MEMMOVE) if n % 5 == 4 else (MAIN, name)
+                leaf = (main, name, MEMMOVE) if n % 5 == 4 else (main, name)
                 trace.sample(1, ts, leaf)
         for name, type_name, size, per_message in data["allocations"]:
             ticks = 40 if per_message else 2
             amount = (MESSAGES * size // ticks) if per_message else 100_000
             for _ in range(ticks):
                 ts += TICK
-                trace.allocation(1, ts, (MAIN, name), type_name, amount, size)
+                trace.allocation(1, ts, (main, name), type_name, amount, size)
         for name in data["locks"]:
             for _ in range(10):
                 ts += 30 * TICK
-                trace.contention(2, ts, (MAIN, name), lock_id=0x5000, owner=1)
+                trace.contention(2, ts, (main, name), lock_id=0x5000, owner=1)
                 trace.contention_stop(2, ts + 2 * TICK, 2_000_000.0)
     return path

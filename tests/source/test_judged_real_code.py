@@ -1,16 +1,18 @@
 """Precision on real code, recomputed from stored verdicts whenever the detectors change.
 
 ``tests/fixtures/judged_findings.jsonl`` holds every finding judged by opening its line in
-Dekaf at one commit (repo, commit, frame, file:line, rule, verdict, why; never its code). This
-test rebuilds the trace over Dekaf's real method names (``real_trace.py``), runs the analysis
-and ``check_guidelines`` on the ten hottest target methods against that commit, and:
+Dekaf and nats.net, each at one commit (repo, commit, frame, file:line, rule, verdict, why;
+never their code). For each repository this test rebuilds the trace over its real method
+names (``real_trace.py``, ``judged_frames*.json``), runs the analysis and ``check_guidelines``
+on the hottest target methods (Dekaf's ten, nats.net's 19 of 26 stored) against that commit, and:
 
 - fails on a printed finding without a verdict (judge it, then add it to the file);
 - drops verdicts for findings no longer printed;
 - recomputes precision from the verdicts of what is printed now.
 
 The repository comes from a local snapshot (``PTA_REAL_REPOS``, default ``/work/.mirror``,
-holding ``thomhurst+Dekaf/repo``, a bare git directory); tests never fetch.
+holding ``thomhurst+Dekaf/repo`` and ``nats-io+nats.net/repo``, bare git directories); a
+repository whose snapshot is absent is skipped. Tests never fetch.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from tests.source.real_trace import MESSAGES, spec, write_real_trace
+from tests.source.real_trace import FRAMES_FILES, MESSAGES, spec, write_real_trace
 from tools.analysis.analyze import analyze_trace_file
 from tools.base import ToolContext
 from tools.errors import ToolError
@@ -38,8 +40,9 @@ from tools.source.symbol_index import build_index
 JUDGED = Path(__file__).resolve().parent.parent / "fixtures" / "judged_findings.jsonl"
 REPOS = Path(os.environ.get("PTA_REAL_REPOS", "/work/.mirror"))
 RECOMMENDATION_PRECISION = 0.9
-GUIDELINE_PRECISION = 0.5
-"""What the stored verdicts give today (check_guidelines' goal is 0.8: see the README)."""
+GUIDELINE_PRECISION = 0.75
+"""What the stored verdicts give today: Dekaf 1 of 1, nats.net 6 of 8 (the goal is 0.8; locks on
+nats.net's status-message branch are still reported: see the README)."""
 
 
 def _snapshot(tmp: Path, repo: str, commit: str) -> Path:
@@ -58,21 +61,24 @@ def _snapshot(tmp: Path, repo: str, commit: str) -> Path:
     return target
 
 
-def _verdicts() -> dict[tuple[str, str, str], dict[str, Any]]:
-    rows = [json.loads(line) for line in JUDGED.read_text().splitlines() if line.strip()]
-    return {(r["output"], r["location"], r["rule"]): r for r in rows}
+def _rows() -> list[dict[str, Any]]:
+    return [json.loads(line) for line in JUDGED.read_text().splitlines() if line.strip()]
 
 
-def _current(root: Path, trace: Path) -> set[tuple[str, str, str]]:
-    analysis = analyze_trace_file(trace, messages=MESSAGES, target_prefix="Dekaf.")
-    data = analysis.model_dump(mode="json")
+def _verdicts(repo: str) -> dict[tuple[str, str, str], dict[str, Any]]:
+    return {(r["output"], r["location"], r["rule"]): r for r in _rows() if r["repo"] == repo}
+
+
+def _current(root: Path, trace: Path, data: dict[str, Any]) -> set[tuple[str, str, str]]:
+    prefix: str = data["target_prefix"]
+    analysis = analyze_trace_file(trace, messages=MESSAGES, target_prefix=prefix)
     index = build_index(root)
-    findings = recommend(data, root, target_prefix="Dekaf.", index=index)
+    findings = recommend(analysis.model_dump(mode="json"), root, target_prefix=prefix, index=index)
     found = {("recommendation", r.location, r.rule) for r in findings.printed}
     ctx = ToolContext(repo=root)
     ctx.state[INDEX_STATE_KEY] = index
-    hot = [r.name for r in analysis.cpu.top_self if r.name.split("!", 1)[-1].startswith("Dekaf.")]
-    for frame in hot[:10]:
+    hot = [r.name for r in analysis.cpu.top_self if r.name.split("!", 1)[-1].startswith(prefix)]
+    for frame in hot[: data.get("hot_methods", 10)]:
         try:
             result = check_guidelines(CheckGuidelinesArgs(symbol=frame), ctx)
         except ToolError:
@@ -87,12 +93,15 @@ def _precision(keys: set[tuple[str, str, str]], verdicts: dict[Any, dict[str, An
     return sum(verdicts[k]["verdict"] == "real" for k in keys) / len(keys)
 
 
-def test_printed_findings_on_real_code_are_judged_and_precise(tmp_path: Path) -> None:
+@pytest.mark.parametrize("frames_file", FRAMES_FILES, ids=lambda p: p.stem)
+def test_printed_findings_on_real_code_are_judged_and_precise(
+    tmp_path: Path, frames_file: Path
+) -> None:
     """Every printed finding has a verdict; precision of what is printed meets the bar."""
-    data = spec()
+    data = spec(frames_file)
     root = _snapshot(tmp_path, data["repo"], data["commit"])
-    found = _current(root, write_real_trace(tmp_path / "real.nettrace"))
-    verdicts = _verdicts()
+    found = _current(root, write_real_trace(tmp_path / "real.nettrace", frames_file), data)
+    verdicts = _verdicts(data["repo"])
     unjudged = sorted(found - set(verdicts))
     assert not unjudged, f"judge these findings and add them to {JUDGED.name}: {unjudged}"
     recs = {k for k in found if k[0] == "recommendation"}
@@ -102,16 +111,26 @@ def test_printed_findings_on_real_code_are_judged_and_precise(tmp_path: Path) ->
     assert _precision(rules, verdicts) >= GUIDELINE_PRECISION
 
 
-def test_stored_verdicts_before_and_after() -> None:
-    """The judged sample's figures as quoted: the lexer-era findings against today's."""
-    rows = list(_verdicts().values())
+@pytest.mark.parametrize(
+    ("repo", "stage", "recommendations", "guidelines"),
+    [
+        ("thomhurst/Dekaf", "before", (2, 15), (1, 10)),  # the lexer
+        ("thomhurst/Dekaf", "after", (3, 3), (1, 2)),  # tree-sitter
+        ("thomhurst/Dekaf", "after2", (3, 3), (1, 1)),  # + patterns judged on nats.net
+        ("nats-io/nats.net", "after", (1, 5), (6, 22)),
+        ("nats-io/nats.net", "after2", (1, 1), (6, 8)),
+    ],
+)
+def test_stored_verdicts_before_and_after(
+    repo: str, stage: str, recommendations: tuple[int, int], guidelines: tuple[int, int]
+) -> None:
+    """The judged sample's figures as quoted (real, judged) per repository and code stage."""
+    rows = [r for r in _rows() if r["repo"] == repo]
 
-    def share(output: str, stage: str) -> tuple[int, int]:
+    def share(output: str) -> tuple[int, int]:
         sel = [r for r in rows if r["output"] == output and stage in r["seen"]]
         return sum(r["verdict"] == "real" for r in sel), len(sel)
 
-    assert share("recommendation", "before") == (2, 15)
-    assert share("check_guidelines", "before") == (1, 10)
-    assert share("recommendation", "after") == (3, 3)
-    assert share("check_guidelines", "after") == (1, 2)
+    assert share("recommendation") == recommendations
+    assert share("check_guidelines") == guidelines
     assert all(r["why"] and r["commit"] and ":" in r["location"] for r in rows)

@@ -16,7 +16,7 @@ from tree_sitter import Node
 from tools.source import cold_paths as cold
 from tools.source.detectors import LINQ_METHODS
 from tools.source.symbol_index import Symbol, SymbolIndex
-from tools.source.syntax import LAMBDAS, LOOPS, captures, inside, line, query, text
+from tools.source.syntax import LAMBDAS, LOOPS, captures, inside, line, query, text, walk
 
 CLR_TO_CSHARP = {
     "Byte": "byte",
@@ -100,7 +100,8 @@ def clr_base(type_name: str) -> str:
 def allocation_line(index: SymbolIndex, symbol: Symbol, type_name: str) -> tuple[int, str] | None:
     """(line, rule id) of the expression in ``symbol`` allocating ``type_name``; None when the
     method holds no such expression (the allocation is in a callee or the runtime) or is a
-    factory whose whole job is to create the object (a pool's ``Create() => new()``)."""
+    factory whose whole job is to create the object (a pool's ``Create() => new()``) or an
+    object the method hands to its caller inside what it returns."""
     method = symbol.node
     if method is None or _factory(symbol):
         return None
@@ -109,7 +110,9 @@ def allocation_line(index: SymbolIndex, symbol: Symbol, type_name: str) -> tuple
     candidates = [
         n
         for n in _candidates(found, category, type_name)
-        if not cold.lazy_initialisation(n, method) and not cold.outside_service_loop(n)
+        if not cold.lazy_initialisation(n, method)
+        and not cold.outside_service_loop(n)
+        and not (category == "object" and handed_to_caller(n, method))
     ]
     # An allocation repeated in a loop explains a sampled volume better than one-time setup.
     candidates.sort(key=lambda n: not _in_loop(n, method))
@@ -226,3 +229,54 @@ def _up(node: Node) -> Iterator[Node]:
     while parent is not None:
         yield parent
         parent = parent.parent
+
+
+def handed_to_caller(node: Node, method: Node) -> bool:
+    """An object stored in a local that the method returns, alone or inside the value it
+    returns (``headers = new H(); … return new Msg(…, headers, …)``): the caller owns it, so
+    it cannot be reused or pooled here."""
+    name = _assigned_local(node)
+    if not name:
+        return False
+    for statement in walk(method):
+        if statement.type != "return_statement" or _in_nested_function(statement, method):
+            continue
+        value = statement.named_children[0] if statement.named_children else None
+        if value is None:
+            continue
+        if value.type == "identifier" and text(value) == name:
+            return True
+        for created in walk(value):
+            if created.type != "object_creation_expression":
+                continue
+            arguments = created.child_by_field_name("arguments")
+            for argument in arguments.named_children if arguments is not None else []:
+                if [text(c) for c in argument.named_children] == [name]:
+                    return True
+    return False
+
+
+def _assigned_local(node: Node) -> str:
+    """``x`` in ``var x = new …`` or ``x = new …`` (a plain local name), else ""."""
+    parent = node.parent
+    if parent is not None and parent.type == "equals_value_clause":
+        parent = parent.parent
+    if parent is not None and parent.type == "variable_declarator":
+        return text(parent.child_by_field_name("name"))
+    if parent is not None and parent.type == "assignment_expression":
+        left = parent.child_by_field_name("left")
+        if (
+            left is not None
+            and left.type == "identifier"
+            and text(parent.child_by_field_name("operator")) == "="
+        ):
+            return text(left)
+    return ""
+
+
+def _in_nested_function(node: Node, method: Node) -> bool:
+    return any(
+        a.type in LAMBDAS or a.type == "local_function_statement"
+        for a in _up(node)
+        if inside(a, method) and a != method
+    )

@@ -35,7 +35,10 @@ VALUE_TYPES = frozenset(
 )
 _TASK_TYPE = re.compile(r"\b(Value)?Task\b")
 _LITERALS = frozenset({"integer_literal", "real_literal", "boolean_literal", "character_literal"})
-_GUARDS = re.compile(r"\bIsEnabled\b|\bIs(Debug|Trace|Verbose)Enabled\b")
+_GUARDS = re.compile(r"\bIsEnabled\b|\bIs(Debug|Trace|Verbose)Enabled\b|\bHasListeners\b")
+"""Conditions that hold only while someone listens: logging levels, tracing listeners."""
+_THROW_HELPER = re.compile(r"Throw([A-Z]\w*)?")
+"""``NatsException.Throw(…)``, ``ThrowHelper.ThrowArgument(…)``: methods that only throw."""
 _DIAGNOSTIC_CALLS = re.compile(r"(Debug|Trace)\.(Assert|Fail|Write\w*)|nameof")
 
 
@@ -185,18 +188,20 @@ def task_completed(at: Node, receiver: Node) -> bool:
 
 
 def cold_string(node: Node) -> bool:
-    """A string built only on a cold path: an exception's message, a catch block, a branch
-    guarded by ``logger.IsEnabled(…)``, a diagnostic call, an attribute or a constant."""
+    """A string built only on a cold path: an exception's message (also one handed to a throw
+    helper), a catch block, a branch that ends by throwing, a branch guarded by
+    ``logger.IsEnabled(…)`` or a tracing listener check, a diagnostic call, an attribute or a
+    constant."""
     child = node
     for parent in ancestors(node):
         kind = parent.type
         if kind in ("throw_statement", "throw_expression", "catch_clause", "attribute_list"):
             return True
+        if _error_branch(parent):
+            return True
         if kind == "object_creation_expression" and _created(parent).endswith("Exception"):
             return True
-        if kind == "invocation_expression" and _DIAGNOSTIC_CALLS.fullmatch(
-            text(parent.child_by_field_name("function"))
-        ):
+        if kind == "invocation_expression" and _cold_call(parent):
             return True
         if kind == "if_statement" and child == parent.child_by_field_name("consequence"):
             if _GUARDS.search(text(parent.child_by_field_name("condition"))):
@@ -207,6 +212,49 @@ def cold_string(node: Node) -> bool:
             return cold_member(node) and text(parent.child_by_field_name("name")) == "ToString"
         child = parent
     return False
+
+
+_LEGACY_FRAMEWORK = re.compile(r"NETSTANDARD\w*|NETFRAMEWORK|NET[2-4]\d*|NETCOREAPP[1-3]\w*")
+"""Preprocessor symbols of target frameworks a trace from modern .NET never runs."""
+
+
+def legacy_branch(node: Node) -> bool:
+    """Code in the legacy-framework branch of ``#if NETSTANDARD2_0 … #else … #endif`` (or the
+    ``#else`` of ``#if !NETSTANDARD2_0``): the library also builds for modern .NET, which
+    compiles the other branch, so a traced process does not run this one."""
+    for parent in ancestors(node):
+        if parent.type != "preproc_if":
+            continue
+        condition = text(parent.child_by_field_name("condition")).replace(" ", "")
+        alternative = parent.child_by_field_name("alternative")
+        if alternative is None or not _LEGACY_FRAMEWORK.fullmatch(condition.lstrip("!")):
+            continue
+        if inside(node, alternative) == condition.startswith("!"):
+            return True
+    return False
+
+
+def _error_branch(block: Node) -> bool:
+    """An ``if``/``else`` block that ends by throwing: it runs only when something failed."""
+    parent = block.parent
+    if (
+        block.type != "block"
+        or parent is None
+        or parent.type not in ("if_statement", "else_clause")
+    ):
+        return False
+    statements = block.named_children
+    return bool(statements) and statements[-1].type == "throw_statement"
+
+
+def _cold_call(call: Node) -> bool:
+    """A diagnostic call, or a throw helper (the call exists only to throw)."""
+    function = call.child_by_field_name("function")
+    if _DIAGNOSTIC_CALLS.fullmatch(text(function)):
+        return True
+    if function is not None and function.type == "member_access_expression":
+        function = function.child_by_field_name("name")
+    return function is not None and bool(_THROW_HELPER.fullmatch(text(function)))
 
 
 def _created(node: Node) -> str:
@@ -230,10 +278,13 @@ def startup_work(call: Node) -> bool:
     return False
 
 
-def looks_like_linq(call: Node, name: str, repo_methods: frozenset[str]) -> bool:
+def looks_like_linq(
+    call: Node, name: str, repo_methods: frozenset[str], receiver: Node | None = None
+) -> bool:
     """A call named like a LINQ operator that is LINQ's: with a lambda (or method group)
     argument, or with a name the repository does not declare itself (a protocol reader's own
-    ``Skip(int)`` is not ``Enumerable.Skip``)."""
+    ``Skip(int)`` is not ``Enumerable.Skip``), and not a static method of another type
+    (``StringValues.Concat(a, b)``)."""
     arguments = call.child_by_field_name("arguments")
     args = [
         a.named_children[0]
@@ -242,7 +293,23 @@ def looks_like_linq(call: Node, name: str, repo_methods: frozenset[str]) -> bool
     ]
     if any(a.type in LAMBDAS for a in args):
         return True
+    if len(args) >= 2 and receiver is not None and _static_type(receiver, call):
+        return False
     return name not in repo_methods
+
+
+_LINQ_TYPES = frozenset({"Enumerable", "ParallelEnumerable", "Queryable"})
+
+
+def _static_type(receiver: Node, at: Node) -> bool:
+    """``Name`` in ``Name.Op(a, b)`` names a type, not a value: PascalCase, and no local,
+    parameter, field or property of that name is in scope (LINQ's own classes excepted)."""
+    name = text(receiver)
+    if receiver.type != "identifier" or not name[:1].isupper() or name in _LINQ_TYPES:
+        return False
+    owner = member(at)
+    in_scope = declared_types(owner) if owner is not None else {}
+    return name not in in_scope and name not in field_types(at)
 
 
 def one_off_allocation(node: Node, loop: Node) -> bool:

@@ -124,6 +124,7 @@ def detect(region: Region) -> list[Hit]:
         for detector in DETECTORS
         for rule, node, detail in detector(region)
         if rule not in SETUP_SENSITIVE or not cold.outside_service_loop(node)
+        if not cold.legacy_branch(node)
     }
     return sorted(hits, key=lambda h: (h[1], h[0]))
 
@@ -184,7 +185,7 @@ def _call_rule(
     if owner == "Monitor" and name in ("Enter", "TryEnter", "Wait"):
         return "lock", f"Monitor.{name}"
     if name in ("ToArray", "ToList"):
-        return "params-toarray", f".{name}()"
+        return None if cold.cold_string(call) else ("params-toarray", f".{name}()")
     if owner in ("string", "String") and name == "Format":
         return None if cold.cold_string(call) else ("string-format", "string.Format")
     if owner == "Task" and name == "Run" or owner == "Task.Factory" and name == "StartNew":
@@ -194,7 +195,7 @@ def _call_rule(
     if (
         name in LINQ_METHODS
         and owner not in STATIC_RECEIVERS
-        and cold.looks_like_linq(call, name, region.repo_methods)
+        and cold.looks_like_linq(call, name, region.repo_methods, receiver)
     ):
         return "linq", f".{name}(…)"
     return None

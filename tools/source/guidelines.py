@@ -11,6 +11,7 @@ from tree_sitter import Node
 
 from tools.base import ToolContext
 from tools.errors import ToolError
+from tools.source.cold_paths import member
 from tools.source.declarations import parameter_list
 from tools.source.detectors import Hit, Region, detect
 from tools.source.find_source import FOUND_SCORE, get_index, repo_relative, resolve
@@ -153,15 +154,21 @@ def best_symbol(index: SymbolIndex, name: str) -> Symbol:
     return matches[0].symbol
 
 
-def scan_symbol(index: SymbolIndex, symbol: Symbol, rules: RuleSet) -> list[Finding]:
-    """Findings inside one declaration (none outside library code: the rules are the library's)."""
+def scan_symbol(
+    index: SymbolIndex, symbol: Symbol, rules: RuleSet, *, measured: bool = False
+) -> list[Finding]:
+    """Findings inside one declaration (none outside library code: the rules are the library's).
+
+    ``measured``: the trace measured waits or a deadlock there, so a per-message rule's
+    construct counts even in a method documented as running per event.
+    """
     source = index.files[symbol.file]
     if source.category != "library" or symbol.node is None:
         return []
     node = symbol.node
     if symbol.kind == "constructor" and node.type in TYPE_DECLARATIONS:
         node = parameter_list(node) or node  # a primary constructor: its parameters only
-    return _findings(source, detect(_region(index, node, rules)), rules)
+    return _findings(source, detect(_region(index, node, rules)), rules, per_event=not measured)
 
 
 def scan_file(index: SymbolIndex, path: str, rules: RuleSet) -> list[Finding]:
@@ -183,7 +190,9 @@ def _region(index: SymbolIndex, node: Node, rules: RuleSet) -> Region:
     )
 
 
-def _findings(source: SourceFile, hits: list[Hit], rules: RuleSet) -> list[Finding]:
+def _findings(
+    source: SourceFile, hits: list[Hit], rules: RuleSet, *, per_event: bool = True
+) -> list[Finding]:
     seen: set[tuple[str, int]] = set()
     out: list[Finding] = []
     notes = comments(source.tree)
@@ -192,6 +201,8 @@ def _findings(source: SourceFile, hits: list[Hit], rules: RuleSet) -> list[Findi
             continue
         if deliberate(notes, line):
             continue  # the code says why it is so: a choice, not an oversight
+        if per_event and rule_id in rules.per_message and occasional(source, notes, line):
+            continue  # the method's summary says it runs per event, not per message
         seen.add((rule_id, line))
         rule = RULES_BY_ID[rule_id]
         why = f"{rule.title} ({detail[:80]}): {rule.why}."
@@ -221,6 +232,30 @@ DELIBERATE = re.compile(
 def deliberate(notes: dict[int, str], line: int, *, above: int = 3) -> bool:
     """Whether a comment on ``line`` or the few lines above documents a deliberate choice."""
     return any(DELIBERATE.search(notes.get(n, "")) for n in range(line - above, line + 1))
+
+
+OCCASIONAL = re.compile(
+    r"\b(during|on|after|upon) (a |an |each |every |the )?"
+    r"(scale[- ]?(up|down)|reconnect(ion|s)?|start-?up|shutdown|rebalanc(e|ing)|failover)\b",
+    re.IGNORECASE,
+)
+"""How a method's summary says it runs on an occasional event, not per message."""
+
+
+def occasional(source: SourceFile, notes: dict[int, str], line: int) -> bool:
+    """Whether the doc comment above the member holding ``line`` says it runs on an
+    occasional event ("… during a scale-up"): a per-message rule does not apply there."""
+    point = (line - 1, 0)
+    node = source.tree.root_node.descendant_for_point_range(point, point)
+    owner = member(node) if node is not None else None
+    if owner is None:
+        return False
+    above = owner.start_point.row  # the 1-based line just above the declaration
+    summary = []
+    while above in notes and source.line(above).lstrip().startswith("//"):
+        summary.append(notes[above])
+        above -= 1
+    return bool(OCCASIONAL.search(" ".join(reversed(summary))))
 
 
 def code_text(source: SourceFile, line: int) -> str:

@@ -305,7 +305,8 @@ class _Linker:
                 f"held by thread {hop.get('owner_thread_id')}, which waits for a lock thread "
                 f"{hop.get('thread_id')} holds"
             )
-            locks = [f for f in scan_symbol(self.index, symbol, self.rules) if f.rule == "lock"]
+            scanned = scan_symbol(self.index, symbol, self.rules, measured=True)
+            locks = [f for f in scanned if f.rule == "lock"]
             if not locks:
                 self.notes.append(f"{_short(symbol.file)}:{symbol.start_line}: {evidence}")
                 continue
@@ -325,7 +326,8 @@ class _Linker:
     def _method_rule(
         self, symbol: Symbol, rule_ids: tuple[str, ...], evidence: str, kind: str, impact: float
     ) -> list[Recommendation]:
-        findings = [f for f in scan_symbol(self.index, symbol, self.rules) if f.rule in rule_ids]
+        scanned = scan_symbol(self.index, symbol, self.rules, measured=True)
+        findings = [f for f in scanned if f.rule in rule_ids]
         findings.sort(key=lambda f: (rule_ids.index(f.rule), f.line))
         if not findings:
             self.notes.append(

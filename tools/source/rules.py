@@ -61,7 +61,7 @@ RULES: tuple[Rule, ...] = (
         "every caller serialises on the lock; under load threads queue (contention) instead of "
         "working",
         "hand the work to a channel or use lock-free state (Interlocked) owned by one thread",
-        (r"locks? per message|per-message locks?|channels over locks", r"\blocks?\b|Monitor"),
+        (r"locks? per message|per-message locks?", r"channels over locks", r"\blocks?\b|Monitor"),
         "prefer channels over locks; no per-message locks",
     ),
     Rule(
