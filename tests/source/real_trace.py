@@ -63,5 +63,6 @@ def write_real_trace(path: Path, frames_file: Path = FRAMES_FILE) -> Path:
             for _ in range(10):
                 ts += 30 * TICK
                 trace.contention(2, ts, (main, name), lock_id=0x5000, owner=1)
-                trace.contention_stop(2, ts + 2 * TICK, 2_000_000.0)
+                # 20 ms a wait, 200 ms a site: over the 1 % of the window a change is worth.
+                trace.contention_stop(2, ts + 20 * TICK, 20_000_000.0)
     return path

@@ -25,3 +25,24 @@ def test_the_cycle_is_broken_where_a_lock_is_taken_under_the_other() -> None:
     assert first.rule_source.startswith("CLAUDE.md:21: Lock order: `_sendLock` before")
     # The producers blocked behind the cycle (QueueOrDiscard) are its consequence.
     assert not any("QueueOrDiscard" in r.text for r in found.recommendations)
+
+
+def test_a_lock_met_once_in_a_window_is_not_a_change_to_make() -> None:
+    """The healthy control: one 2 ms wait at a once-per-batch lock in an 8 s trace is below 1 %
+    of the window, so no recommendation (a note says why) — with or without the source."""
+    analysis = analyze_trace_file(
+        REPO_ROOT / "tests" / "fixtures" / "hang" / "flushlab-healthy.nettrace.zip",
+        target_prefix="FlushLab.",
+    ).model_dump(mode="json")
+    analysis["contention"]["top"] = [
+        {"site": "FlushLab.Producer.RecordAccumulator.QueueOrDiscard(class FlushLab.Producer."
+         "RecordBatch)", "events": 1, "total_ms": 2.0, "max_ms": 2.0,
+         "frames": ["FlushLab.Producer.RecordAccumulator.QueueOrDiscard(class FlushLab.Producer."
+                    "RecordBatch)"]}
+    ]  # fmt: skip
+    analysis["contention"]["total_ms"] = 2.0
+    linked = recommend(analysis, SAMPLE, target_prefix="FlushLab.")
+    assert not [r for r in linked.recommendations if r.kind == "contention"]
+    assert any("too little to act on" in note for note in linked.notes)
+    alone = recommend(analysis, None, target_prefix="FlushLab.")
+    assert not [r for r in alone.recommendations if r.kind == "contention"]

@@ -75,6 +75,18 @@ def _per_message_sites(analysis: dict[str, Any], rules: RuleSet) -> list[Advice]
     return out
 
 
+MIN_WAIT_SHARE = 0.01
+"""A lock site is worth a change once its waits add up to 1 % of the traced window: below that
+(one 2 ms wait in 8 s, a once-per-batch lock briefly met) the lock costs nothing measurable."""
+
+
+def significant_wait(ms: float, analysis: dict[str, Any]) -> bool:
+    """Whether ``ms`` of waiting at one site is worth acting on in this trace's window."""
+    trace = analysis.get("trace")
+    seconds = float(trace.get("duration_s") or 0.0) if isinstance(trace, dict) else 0.0
+    return seconds <= 0 or ms >= MIN_WAIT_SHARE * seconds * 1000.0
+
+
 def _locks(analysis: dict[str, Any], rules: RuleSet, prefix: str) -> list[Advice]:
     section = analysis.get("contention")
     total = float(section.get("total_ms", 0.0)) if isinstance(section, dict) else 0.0
@@ -84,6 +96,8 @@ def _locks(analysis: dict[str, Any], rules: RuleSet, prefix: str) -> list[Advice
         if not _method(frame).startswith(prefix):
             continue
         ms, events = float(site.get("total_ms", 0.0)), site.get("events", 0)
+        if not significant_wait(ms, analysis):
+            continue
         text = (
             f"Lock contention at `{_method(frame)}` ({events} waits, {ms:.1f} ms): shorten the "
             "locked region or hand the work to a channel"

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tools.source.advice import trace_advice
+from tools.source.advice import significant_wait, trace_advice
 from tools.source.alloc_sites import allocation_line, allocation_rule
 from tools.source.find_source import FOUND_SCORE, resolve
 from tools.source.findings import Recommendation, SourceLink, SourceLinkedFindings
@@ -86,7 +86,7 @@ def link_and_recommend(
     Returns:
         The links (frame -> file:line) and the recommendations, largest measured impact first.
     """
-    ctx = _Linker(index or build_index(repo), load_rules(repo), target_prefix)
+    ctx = _Linker(index or build_index(repo), load_rules(repo), target_prefix, analysis)
     ctx.per_message = ctx.per_message_methods(_section(analysis, "allocations"))
     recs = [
         *ctx.allocations(_section(analysis, "allocations")),
@@ -136,6 +136,7 @@ class _Linker:
     index: SymbolIndex
     rules: RuleSet
     prefix: str
+    analysis: dict[str, Any]
     links: dict[str, SourceLink | None] = field(default_factory=dict)
     symbols: dict[str, Symbol | None] = field(default_factory=dict)
     per_message: set[Symbol] = field(default_factory=set)
@@ -264,6 +265,9 @@ class _Linker:
             evidence = (
                 f"{site.get('events', 0)} contended wait(s), {ms:.1f} ms total, max {most:.1f} ms"
             )
+            if not significant_wait(ms, self.analysis):
+                self.notes.append(f"{site.get('site', found[0])}: {evidence}: too little to act on")
+                continue
             share = 100.0 * ms / total if total else 0.0
             found_recs = self._method_rule(
                 found[1], ("lock", "blocking-wait"), evidence, "contention", share
