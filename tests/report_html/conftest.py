@@ -28,10 +28,12 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Debian's headless Chromium driven by Playwright (never ``playwright install``), or a
-    skip saying what is missing."""
+    skip saying what is missing. One per module: Playwright's sync API keeps an event loop
+    running on this thread until it stops, and a test run later in the session (the MCP tests'
+    asyncio.run) must not find one."""
     if importlib.util.find_spec("playwright") is None:
         pytest.skip("the playwright package is not installed (pip install -e '.[dev]')")
     if not CHROMIUM.exists():
