@@ -7,6 +7,7 @@ report of the same process taken right after the trace.
 
 from __future__ import annotations
 
+import re
 import struct
 import zipfile
 from functools import cache
@@ -14,10 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from tools.analysis import analyze as analyze_module
 from tools.analysis import parallel
 from tools.analysis.analyze import analyze_trace_file
 from tools.analysis.awaits import AwaitCollector
-from tools.analysis.hang_models import HangVerdict, StallInfo
+from tools.analysis.hang import HangInputs, judge_hang
+from tools.analysis.hang_models import AwaitSection, HangVerdict, StallInfo
 from tools.analysis.markdown import render_markdown
 from tools.analysis.results import TraceAnalysis
 from tools.analysis.stacks import StackInterner
@@ -279,3 +282,49 @@ def test_a_cpu_only_trace_says_it_cannot_show_a_hang(traces_dir: Path) -> None:
     assert found is not None and found.kind == "no_hang"
     assert found.headline.startswith("No hang seen, but this trace cannot show one")
     assert "preset `hang`" in found.headline
+
+
+def _inputs_without_open_waits(name: str, monkeypatch: pytest.MonkeyPatch) -> HangInputs:
+    """The verdict's inputs for flushlab-<name> without the waits still open at its end: what
+    a window that closes between waits records (seen on a loaded CI machine, where the pool
+    kept up and no thread was blocked at the last event)."""
+    captured: list[HangInputs] = []
+
+    def capture(inputs: HangInputs, *args: object, **kwargs: object) -> HangVerdict:
+        captured.append(inputs)
+        return HangVerdict(kind="no_hang", headline="", evidence=[])
+
+    monkeypatch.setattr(analyze_module, "judge_hang", capture)
+    analyze_trace_file(HANG / f"flushlab-{name}.nettrace.zip", target_prefix="FlushLab.")
+    [inputs] = captured
+    inputs.locks.waits.open.clear()
+    inputs.awaits = AwaitSection(collected=True)
+    return inputs
+
+
+def test_short_blocking_waits_that_add_up_are_still_starvation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No pool thread blocked at the last event, none for a second, yet pool threads sat in
+    GetResult many at a time while the pool injected threads: the verdict still names it,
+    with the blocked time it adds up to."""
+    inputs = _inputs_without_open_waits("sync-over-async", monkeypatch)
+    found = judge_hang(inputs, stall=StallInfo(detected=False))
+    assert found.kind == "sync_over_async_starvation"
+    site = found.blocked_pool[0]
+    assert "MessageProducer.ProduceBlocking(" in site.caller and site.open_threads == 0
+    assert site.max_ms < 1000 and site.total_ms > 2 * 1000 * inputs.window_s
+    assert re.search(
+        r"thread-pool threads spent [\d,.]+ s of a [\d.]+ s window blocked in task waits "
+        r"\(\d+\.\d at a time on average",
+        found.headline,
+    )
+    assert "progress kept growing during the trace, while the pool added threads" in found.evidence
+
+
+def test_the_healthy_control_without_open_waits_is_still_no_hang(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The control's pool threads do not sit in task waits: closing its waits changes nothing."""
+    inputs = _inputs_without_open_waits("healthy", monkeypatch)
+    assert judge_hang(inputs).kind == "no_hang"

@@ -128,10 +128,14 @@ def _sync_over_async(
     sites += tpl_blocked_pool_sites(inputs.awaits) + snapshot_pool_sites(snapshot)
     blocked = max(_blocked_threads(sites, source) for source in ("waithandle", "tpl", "snapshot"))
     long_waits = sum(s.waits for s in sites if s.max_ms >= LONG_POOL_WAIT_MS)
+    # Short waits add up too: when pool threads sit in task waits two at a time on average,
+    # the pool is short of workers even if each wait ends quickly and progress goes on.
+    blocked_s = sum(s.total_ms for s in sites) / 1000
+    on_average = blocked_s / inputs.window_s if inputs.window_s else 0.0
     pool = inputs.pool
     injections = pool.starvation + pool.cooperative_blocking
     growth = (pool.workers_max or 0) - (pool.workers_first or 0)
-    if max(blocked, long_waits) < MIN_BLOCKED_POOL_THREADS:
+    if max(blocked, long_waits, on_average) < MIN_BLOCKED_POOL_THREADS:
         return None
     if injections < 1 and growth < MIN_POOL_GROWTH:
         return None
@@ -139,15 +143,26 @@ def _sync_over_async(
     link_locations([], sites, locate)
     evidence = [_pool_site_line(s) for s in sites[:6]]
     evidence.append(_pool_line(pool))
-    if stall is not None and stall.detected:
-        evidence.append(f"progress stalled: {_stall_text(stall)}")
+    if stall is not None:
+        evidence.append(
+            f"progress stalled: {_stall_text(stall)}"
+            if stall.detected
+            else "progress kept growing during the trace, while the pool added threads"
+        )
     longest = max(s.max_ms for s in sites) / 1000
-    what = (
-        f"{blocked} thread-pool threads block in task waits"
-        if blocked
-        else f"thread-pool threads blocked {long_waits:,} times in task waits (up to "
-        f"{longest:.1f} s)"
-    )
+    if blocked >= MIN_BLOCKED_POOL_THREADS:
+        what = f"{blocked} thread-pool threads block in task waits"
+    elif long_waits >= MIN_BLOCKED_POOL_THREADS:
+        what = (
+            f"thread-pool threads blocked {long_waits:,} times in task waits (up to "
+            f"{longest:.1f} s)"
+        )
+    else:
+        what = (
+            f"thread-pool threads spent {blocked_s:,.1f} s of a {inputs.window_s:.1f} s window "
+            f"blocked in task waits ({on_average:.1f} at a time on average, each wait up to "
+            f"{longest:.2f} s)"
+        )
     return HangVerdict(
         kind="sync_over_async_starvation",
         headline=f"Sync-over-async starvation: {what} while the work they wait for needs pool "
@@ -303,6 +318,7 @@ def _one_per_caller(sites: list[BlockedPoolSite]) -> list[BlockedPoolSite]:
             continue
         seen.open_threads = max(seen.open_threads, site.open_threads)
         seen.waits += site.waits
+        seen.total_ms += site.total_ms
         seen.max_ms = max(seen.max_ms, site.max_ms)
         if site.blocked_in != "a blocking task wait" and seen.blocked_in == "a blocking task wait":
             seen.blocked_in = site.blocked_in
@@ -324,8 +340,9 @@ def _pool_site_line(site: BlockedPoolSite) -> str:
         )
     if not site.open_threads:
         return (
-            f"{site.waits:,} waits of pool threads in {site.blocked_in} at {where}, the longest "
-            f"{site.max_ms / 1000:.1f} s, none still blocked when the trace ended ({site.source})"
+            f"{site.waits:,} waits of pool threads in {site.blocked_in} at {where}, "
+            f"{site.total_ms / 1000:,.1f} s in total, the longest {site.max_ms / 1000:.2f} s, none "
+            f"still blocked when the trace ended ({site.source})"
         )
     done = f", {site.waits:,} completed waits" if site.waits else ""
     return (

@@ -51,6 +51,7 @@ def cycle_hops(
 class _PoolSite:
     open_threads: int = 0
     waits: int = 0
+    total_ns: float = 0.0
     max_ns: float = 0.0
 
 
@@ -77,6 +78,7 @@ def blocked_pool_sites(
         site = site_of(stack_id)
         if site is not None:
             site.waits += done.events
+            site.total_ns += done.total_ns
             site.max_ns = max(site.max_ns, done.max_ns)
     for wait in waits.open.values():
         site = site_of(wait.stack_id)
@@ -89,6 +91,7 @@ def blocked_pool_sites(
             blocked_in=label,
             open_threads=site.open_threads,
             waits=site.waits,
+            total_ms=round(site.total_ns / 1e6, 3),
             max_ms=round(site.max_ns / 1e6, 3),
             source="waithandle",
         )

@@ -83,14 +83,15 @@ def _await_table(groups: list[AwaitGroup]) -> list[str]:
 
 def _pool_table(sites: list[BlockedPoolSite]) -> list[str]:
     rows = [
-        "| blocking call site | blocked in | threads blocked | completed waits | longest s "
-        "| seen by |",
-        "|---|---|---|---|---|---|",
+        "| blocking call site | blocked in | threads blocked | completed waits | blocked s "
+        "| longest s | seen by |",
+        "|---|---|---|---|---|---|---|",
     ]
     for site in sites[:8]:
         rows.append(
             f"| {_named(site.caller, site.location)} | {site.blocked_in} | {site.open_threads} | "
-            f"{site.waits} | {site.max_ms / 1000:.1f} | {site.source} |"
+            f"{site.waits} | {site.total_ms / 1000:.1f} | {site.max_ms / 1000:.2f} | "
+            f"{site.source} |"
         )
     return rows + [""]
 

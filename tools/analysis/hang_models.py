@@ -82,6 +82,7 @@ class BlockedPoolSite(BaseModel):
     blocked_in: str = Field(description="Task.Wait(), Task.Result or GetAwaiter().GetResult().")
     open_threads: int = Field(description="Threads still blocked there at the end of the trace.")
     waits: int = Field(description="Completed waits there.")
+    total_ms: float = Field(default=0.0, description="The completed waits' time summed, ms.")
     max_ms: float = Field(description="The longest completed or open wait, ms.")
     source: str = Field(description="waithandle (WaitHandleWait events), tpl or snapshot.")
 
