@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tools.analysis.hang_evidence import Locate
+from tools.analysis.hang_evidence import Locate, method_label
 from tools.analysis.hang_models import AwaitSection, HangVerdict, StallInfo
 from tools.base import ToolContext
 from tools.errors import ToolError
@@ -17,7 +17,6 @@ from tools.stacks.model import Snapshot
 
 STALL_STATE_KEY = "stall"
 """``ctx.state`` key of the stall trace_collect saw (a StallInfo or its dict)."""
-FRAME_CHARS = 80
 LINE_CHARS = 320
 KEPT = 4
 """Rows kept of each verdict table."""
@@ -81,7 +80,8 @@ def compact_verdict(verdict: HangVerdict | None) -> HangVerdict | None:
 
 
 def _frame(name: str) -> str:
-    return name if len(name) <= FRAME_CHARS else name[: FRAME_CHARS - 1] + "…"
+    # Named as the report names it, never cut inside: the model passes it to find_source.
+    return method_label(name)
 
 
 def _line(text: str) -> str:

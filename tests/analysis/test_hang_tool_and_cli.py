@@ -156,3 +156,17 @@ def test_tool_result_stays_whole_json_with_the_verdict(name: str, tmp_path: Path
     outcome = default_registry().dispatch("analyze_trace", args, ctx)
     assert not outcome.is_error and len(outcome.text) <= RESULT_TEXT_MAX_CHARS
     assert json.loads(outcome.text)["hang_verdict"]["kind"] != "no_hang"
+
+
+def test_the_verdict_in_the_tool_result_names_frames_find_source_resolves() -> None:
+    """The model reads the blocked call site in analyze_trace's result and asks find_source
+    for it: the name is whole (no module, no argument list, never cut) and resolves."""
+    sample = Path(__file__).resolve().parents[2] / "examples" / "flushlab"
+    ctx = ToolContext(repo=sample)
+    args = {"trace_path": str(HANG / "flushlab-sync-over-async.nettrace.zip")}
+    outcome = default_registry().dispatch("analyze_trace", args, ctx)
+    [site, *_] = json.loads(outcome.text)["hang_verdict"]["blocked_pool"]
+    assert site["caller"] == "FlushLab.Producer.MessageProducer.ProduceBlocking()"
+    found = default_registry().dispatch("find_source", {"symbol": site["caller"]}, ctx)
+    assert not found.is_error
+    assert "src/FlushLab/Producer/MessageProducer.cs" in found.text

@@ -19,6 +19,7 @@ from tools.analysis.hang_evidence import (
     blocked_pool_sites,
     cycle_hops,
     link_locations,
+    method_label,
     snapshot_lock_threads,
     snapshot_pool_sites,
     snapshot_summary,
@@ -190,7 +191,7 @@ def _async_hang(
     return HangVerdict(
         kind="async_hang",
         headline=f"Async hang: {_plural(total, 'await')} never completed; the innermost waits in "
-        f"{_short(innermost.method)} for {innermost.oldest_s:.1f} s (no thread is blocked).",
+        f"{method_label(innermost.method)} for {innermost.oldest_s:.1f} s (no thread is blocked).",
         evidence=evidence,
         awaits=hung,
     )
@@ -389,12 +390,6 @@ def _stall_text(stall: StallInfo | None) -> str:
 
 
 def _at(frame: str | None, location: str | None) -> str:
-    name = _short(frame) if frame else "?"
+    name = method_label(frame) if frame else "?"
     quoted = f"`` {name} ``" if "`" in name else f"`{name}`"
     return quoted + (f" ({location})" if location else "")
-
-
-def _short(frame: str) -> str:
-    """The method without module and argument list (file:line tells overloads apart)."""
-    method = frame.split("!", 1)[-1]
-    return method.split("(", 1)[0] + "()" if "(" in method else method

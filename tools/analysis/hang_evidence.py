@@ -20,6 +20,13 @@ HOLDING_FRAMES = 3
 """Program frames kept from the waiting frame up (one of them took the lock the thread holds)."""
 
 
+def method_label(frame: str) -> str:
+    """The method without module and argument list (file:line tells overloads apart): how the
+    verdict names a frame in its lines, its tables and the tool result alike."""
+    method = frame.split("!", 1)[-1]
+    return method.split("(", 1)[0] + "()" if "(" in method else method
+
+
 def cycle_hops(
     cycle: list[int],
     open_locks: dict[int, OpenWait],

@@ -6,6 +6,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from tools.analysis.hang_evidence import method_label
 from tools.analysis.hang_models import AwaitGroup, BlockedPoolSite, CycleHop, HangVerdict
 from tools.stacks.model import Snapshot
 
@@ -118,8 +119,7 @@ def _snapshot_table(snapshot: Snapshot) -> list[str]:
 def _named(frame: str | None, location: str | None) -> str:
     if not frame:
         return "—"
-    method = frame.split("!", 1)[-1]
-    name = method.split("(", 1)[0] + "()" if "(" in method else method
+    name = method_label(frame)
     if len(name) > NAME_MAX:
         name = name[: NAME_MAX - 1] + "…"
     text = f"`` {name} ``" if "`" in name else f"`{name}`"
