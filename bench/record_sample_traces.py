@@ -26,7 +26,8 @@ if str(REPO) not in sys.path:
 
 from tools.base import ToolContext  # noqa: E402
 from tools.build import BuildArgs, build  # noqa: E402
-from tools.trace_collect import TraceCollectArgs, trace_collect  # noqa: E402
+from tools.trace_collect import trace_collect  # noqa: E402
+from tools.trace_collect_models import TraceCollectArgs  # noqa: E402
 
 SAMPLE = REPO / "examples" / "flushlab"
 OUT = REPO / "tests" / "fixtures" / "traces"

@@ -38,7 +38,8 @@ from tools.git_revisions import (
 from tools.providers import Preset
 from tools.revision_sources import source_links
 from tools.target_config import CONFIG_FILE_NAME, TargetConfig, load_target_config
-from tools.trace_collect import TraceCollectArgs, trace_collect
+from tools.trace_collect import trace_collect
+from tools.trace_collect_models import TraceCollectArgs
 
 MAX_SHOWN = 8
 """Significant changes returned to the model (all of them are in the JSON file)."""

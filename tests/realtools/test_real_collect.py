@@ -13,7 +13,8 @@ import pytest
 
 from tools.analysis.cpu import stack_samples
 from tools.process import run_process
-from tools.trace_collect import STRESS_ENV, TraceCollectArgs, trace_collect
+from tools.trace_collect import STRESS_ENV, trace_collect
+from tools.trace_collect_models import TraceCollectArgs
 
 SOURCE = Path(__file__).resolve().parent / "stress_shaped"
 

@@ -11,7 +11,8 @@ import pytest
 
 from tools.stall import StallWatch
 from tools.stress_output import StressOutput
-from tools.trace_collect import TraceCollectArgs, trace_collect
+from tools.trace_collect import trace_collect
+from tools.trace_collect_models import TraceCollectArgs
 
 PROGRESS = "  [10:00:{:02d}] Progress: {:,} messages | instant: 5 msg/sec | avg: 5 msg/sec"
 

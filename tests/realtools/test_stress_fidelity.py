@@ -16,7 +16,8 @@ import pytest
 from tools.catalog import default_registry
 from tools.errors import ToolError
 from tools.stress_output import StressOutput
-from tools.trace_collect import TraceCollectArgs, trace_collect
+from tools.trace_collect import trace_collect
+from tools.trace_collect_models import TraceCollectArgs
 
 FAKES = Path(__file__).resolve().parents[1] / "fakes"
 

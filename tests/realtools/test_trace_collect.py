@@ -15,7 +15,8 @@ import pytest
 from tools.catalog import default_registry
 from tools.collect_log import CollectLog
 from tools.errors import ToolError
-from tools.trace_collect import TraceCollectArgs, trace_collect
+from tools.trace_collect import trace_collect
+from tools.trace_collect_models import TraceCollectArgs
 
 BOOTSTRAP = "127.0.0.1:19092"
 
