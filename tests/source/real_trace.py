@@ -20,8 +20,12 @@ from tools.analysis.synthetic import SyntheticTrace
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 FRAMES_FILE = FIXTURES / "judged_frames.json"
-FRAMES_FILES = (FRAMES_FILE, FIXTURES / "judged_frames_nats.json")
-"""One per judged repository: Dekaf, nats.net."""
+FRAMES_FILES = (
+    FRAMES_FILE,
+    FIXTURES / "judged_frames_nats.json",
+    FIXTURES / "judged_frames_npgsql.json",
+)
+"""One per judged repository: Dekaf, nats.net, npgsql."""
 MAIN = "Dekaf.StressTests!Dekaf.StressTests.Program.Main(class System.String[])"
 MEMMOVE = "System.Private.CoreLib!System.Buffer.Memmove(uint8&,uint8&,native unsigned int)"
 MESSAGES = 100_000
