@@ -66,7 +66,9 @@ def _flag_at(call: Node, position: int) -> bool:
         if text(declaration.child_by_field_name("name")) != name:
             continue
         parameters = declaration.child_by_field_name("parameters")
-        params = [p for p in (parameters.named_children if parameters else []) if p.type == "parameter"]
+        params = [
+            p for p in (parameters.named_children if parameters else []) if p.type == "parameter"
+        ]
         if position < len(params):
             param = params[position]
             if text(param.child_by_field_name("type")) == "bool" and ASYNC_FLAG.fullmatch(
