@@ -8,9 +8,9 @@ loop, protocol parser, subscription dispatch, publish, request and JetStream pat
 int/text converters and connection pool (local functions and ``bool async`` state machines
 among them). They are spelled as traces spell them (async methods as state machines, generic
 types with their arity and ``__Canon`` instantiations), with the types some of them create (as
-the runtime names them) and the ones that take a lock. The project's own trace writer records CPU samples with a
-long-tailed share per method, allocation ticks at those sites (per message or per batch, as
-stored), and lock waits.
+the runtime names them) and the ones that take a lock. The project's own trace writer records
+CPU samples with a long-tailed share per method, allocation ticks at those sites (per message or
+per batch, as stored), and lock waits.
 """
 
 from __future__ import annotations
