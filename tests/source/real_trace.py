@@ -1,13 +1,16 @@
-"""A trace whose stacks carry real method names of a fetched repository (Dekaf, nats.net).
+"""A trace whose stacks carry real method names of a fetched repository (Dekaf, nats.net,
+npgsql).
 
 The names come from ``tests/fixtures/judged_frames*.json`` (names only, no code): for Dekaf 60
 methods of its producer, consumer, networking and protocol code; for nats.net 26 of its read
-loop, protocol parser, subscription dispatch, publish, request and JetStream paths. They are
-spelled as traces spell them (async methods as state machines, generic types with their arity
-and ``__Canon`` instantiations), with the types some of them create (as the runtime names them)
-and the ones that take a lock. The project's own trace writer records CPU samples with a
-long-tailed share per method, allocation ticks at those sites (per message or per batch, as
-stored), and lock waits.
+loop, protocol parser, subscription dispatch, publish, request and JetStream paths; for npgsql
+29 of its read and write buffers, connector message loop, command execution, data reader,
+int/text converters and connection pool (local functions and ``bool async`` state machines
+among them). They are spelled as traces spell them (async methods as state machines, generic
+types with their arity and ``__Canon`` instantiations), with the types some of them create (as
+the runtime names them) and the ones that take a lock. The project's own trace writer records
+CPU samples with a long-tailed share per method, allocation ticks at those sites (per message or
+per batch, as stored), and lock waits.
 """
 
 from __future__ import annotations
@@ -20,8 +23,12 @@ from tools.analysis.synthetic import SyntheticTrace
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 FRAMES_FILE = FIXTURES / "judged_frames.json"
-FRAMES_FILES = (FRAMES_FILE, FIXTURES / "judged_frames_nats.json")
-"""One per judged repository: Dekaf, nats.net."""
+FRAMES_FILES = (
+    FRAMES_FILE,
+    FIXTURES / "judged_frames_nats.json",
+    FIXTURES / "judged_frames_npgsql.json",
+)
+"""One per judged repository: Dekaf, nats.net, npgsql."""
 MAIN = "Dekaf.StressTests!Dekaf.StressTests.Program.Main(class System.String[])"
 MEMMOVE = "System.Private.CoreLib!System.Buffer.Memmove(uint8&,uint8&,native unsigned int)"
 MESSAGES = 100_000

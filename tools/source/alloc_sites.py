@@ -135,9 +135,19 @@ RULE_OF_CATEGORY = {
 }
 
 
-def allocation_rule(type_name: str, rule_id: str) -> str:
-    """The usual fix for allocating ``type_name`` (by category)."""
-    return FIXES[categorize(type_name, set())] if rule_id else FIXES["object"]
+POOLED_BUILDER = (
+    "pool its state machine: [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))] "
+    "(it already returns ValueTask; the box is allocated each time it suspends)"
+)
+
+
+def allocation_rule(type_name: str, rule_id: str, *, returns: str = "") -> str:
+    """The usual fix for allocating ``type_name`` (by category); for an async state machine,
+    what the method's return type (``returns``) leaves to do."""
+    category = categorize(type_name, set()) if rule_id else "object"
+    if category == "async" and re.match(r"(System\.Threading\.Tasks\.)?ValueTask\b", returns):
+        return POOLED_BUILDER
+    return FIXES[category]
 
 
 def _factory(symbol: Symbol) -> bool:

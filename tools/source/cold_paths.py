@@ -179,7 +179,8 @@ def task_completed(at: Node, receiver: Node) -> bool:
         if node.type == "await_expression" and mention.search(text(node)):
             return True
         if node.type == "member_access_expression" and text(node).startswith(name):
-            if text(node.child_by_field_name("name")).startswith(("IsCompleted", "Status")):
+            checked = ("IsCompleted", "IsFaulted", "IsCanceled", "Status")
+            if text(node.child_by_field_name("name")).startswith(checked):
                 return True
     lambda_ = next((a for a in ancestors(at) if a.type in LAMBDAS), None)
     return lambda_ is not None and "ContinueWith" in text(

@@ -16,9 +16,12 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from tools.source import cold_paths as cold
+from tools.source.sync_completion import completes_synchronously
 from tools.source.syntax import (
     LAMBDAS,
     LOOPS,
+    MEMBER_DECLARATIONS,
+    ancestors,
     captures,
     enclosing,
     flat,
@@ -125,8 +128,24 @@ def detect(region: Region) -> list[Hit]:
         for rule, node, detail in detector(region)
         if rule not in SETUP_SENSITIVE or not cold.outside_service_loop(node)
         if not cold.legacy_branch(node)
+        if not _in_own_frame(node, region.node)
     }
     return sorted(hits, key=lambda h: (h[1], h[0]))
+
+
+def _in_own_frame(node: Node, scope: Node) -> bool:
+    """Inside an ``async`` local function nested in ``scope``: the compiler makes it a state
+    machine of its own (``<<Get>g__RentAsync|4_0>d.MoveNext``), never inlined into the method
+    around it, so that method's samples and rules do not reach it (scan it by its own frame).
+    A whole file's scan keeps everything."""
+    if scope.type not in MEMBER_DECLARATIONS:
+        return False
+    for parent in ancestors(node):
+        if parent.start_byte == scope.start_byte and parent.end_byte == scope.end_byte:
+            return False
+        if parent.type == "local_function_statement" and has_modifier(parent, "async"):
+            return True
+    return False
 
 
 def missing_configure_await(region: Region) -> Iterator[NodeHit]:
@@ -136,6 +155,9 @@ def missing_configure_await(region: Region) -> Iterator[NodeHit]:
         shown = flat(awaited)
         if "ConfigureAwait" in _call_names(awaited) or re.match(r"Task\s*\.\s*Yield\b", shown):
             continue
+        if awaited is not None and awaited.type == "object_creation_expression":
+            continue  # ``await new SchedulerAwaitable(…)``: an awaiter of its own, no context
+
         yield "configure-await", node, "await " + shown[:60]
     for kind in ("foreach", "using", "decl"):
         for node in region.nodes(kind):
@@ -176,10 +198,12 @@ def _call_rule(
 ) -> tuple[str, str] | None:
     owner = text(receiver)
     if name == "Wait" and receiver is not None and cold.task_like(receiver, call):
-        return None if cold.task_completed(call, receiver) else ("blocking-wait", f"{owner}.Wait()")
+        if cold.task_completed(call, receiver) or completes_synchronously(receiver):
+            return None
+        return "blocking-wait", f"{owner}.Wait()"
     if name == "GetResult" and "GetAwaiter" in _call_names(receiver):
         task = _innermost_receiver(receiver)
-        if task is not None and cold.task_completed(call, task):
+        if task is not None and (cold.task_completed(call, task) or completes_synchronously(task)):
             return None
         return "blocking-wait", ".GetAwaiter().GetResult()"
     if owner == "Monitor" and name in ("Enter", "TryEnter", "Wait"):

@@ -12,7 +12,7 @@ from tools.base import ToolContext
 from tools.errors import ToolError
 from tools.source.frames import FrameRef, canonical_type, parse_frame
 from tools.source.symbol_index import Symbol, SymbolIndex, build_index
-from tools.source.syntax import captures, query
+from tools.source.syntax import captures, has_modifier, query
 
 INDEX_STATE_KEY = "source_index"
 """``ctx.state`` key caching the repository's symbol index for the run."""
@@ -24,6 +24,7 @@ FOUND_SCORE = 0.5
 """Below this the best match only shares the member name (another type): not found."""
 MEMBER_KINDS = ("method", "constructor", "property", "local_function")
 _LAMBDAS = query("[(lambda_expression) (anonymous_method_expression)] @l")
+_YIELDS = query("(yield_statement) @y")
 
 
 class FindSourceArgs(BaseModel):
@@ -168,10 +169,17 @@ def score(symbol: Symbol, ref: FrameRef) -> float:
 
 
 def _lambda_bonus(index: SymbolIndex, symbol: Symbol, ref: FrameRef) -> float:
-    """A lambda frame prefers the overload whose body declares a lambda."""
-    if ref.compiler_generated != "lambda" or symbol.node is None:
+    """A lambda frame prefers the overload whose body declares a lambda; a state machine
+    (``<Read>d__12``) the overload the compiler rewrote into one: ``async`` or an iterator.
+    The sync ``Read()`` beside ``async Task<bool> Read(bool async)`` has no state machine."""
+    if symbol.node is None:
         return 0.0
-    return 0.05 if captures(_LAMBDAS, symbol.node).get("l") else 0.0
+    if ref.compiler_generated == "lambda":
+        return 0.05 if captures(_LAMBDAS, symbol.node).get("l") else 0.0
+    if ref.compiler_generated == "state_machine":
+        rewritten = has_modifier(symbol.node, "async") or captures(_YIELDS, symbol.node).get("y")
+        return 0.05 if rewritten else 0.0
+    return 0.0
 
 
 def _arity_bonus(ref: FrameRef, path: list[str]) -> float:

@@ -199,7 +199,7 @@ def _findings(
     for rule_id, line, detail in hits:
         if not rules.applies(rule_id, source.path) or (rule_id, line) in seen:
             continue
-        if deliberate(notes, line):
+        if deliberate(notes, line) or rule_id == "lock" and waits_out(notes, line):
             continue  # the code says why it is so: a choice, not an oversight
         if per_event and rule_id in rules.per_message and occasional(source, notes, line):
             continue  # the method's summary says it runs per event, not per message
@@ -232,6 +232,20 @@ DELIBERATE = re.compile(
 def deliberate(notes: dict[int, str], line: int, *, above: int = 3) -> bool:
     """Whether a comment on ``line`` or the few lines above documents a deliberate choice."""
     return any(DELIBERATE.search(notes.get(n, "")) for n in range(line - above, line + 1))
+
+
+WAIT_BARRIER = re.compile(
+    r"\bwait(s|ing)? (for|until) [^.;]{0,40}?\b(complet\w*|finish\w*|done|end(s|ed)?)\b",
+    re.IGNORECASE,
+)
+"""How code says a lock is there to make the caller wait out another operation."""
+
+
+def waits_out(notes: dict[int, str], line: int, *, above: int = 3) -> bool:
+    """Whether a comment on ``line`` or just above says the lock exists to make the caller wait
+    for another operation to complete ("if a cancellation is in progress, wait for it to
+    complete"): its waits are that operation's length, which no lock-free state shortens."""
+    return any(WAIT_BARRIER.search(notes.get(n, "")) for n in range(line - above, line + 1))
 
 
 OCCASIONAL = re.compile(

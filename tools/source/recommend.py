@@ -27,7 +27,7 @@ from tools.source.frames import parse_frame
 from tools.source.guidelines import Finding, deliberate, scan_symbol
 from tools.source.rules import RULES_BY_ID, RuleSet, load_rules
 from tools.source.symbol_index import Symbol, SymbolIndex, build_index
-from tools.source.syntax import comments
+from tools.source.syntax import comments, flat
 
 HOT_SELF_PERCENT = 1.0
 """Target methods with at least this share of self CPU are scanned for rule breaches."""
@@ -336,7 +336,8 @@ class _Linker:
         if not findings:
             self.notes.append(
                 f"{_short(symbol.file)}:{symbol.start_line} {symbol.signature}: the trace waits "
-                f"there ({evidence}) but its body shows no {'/'.join(rule_ids[:2])}"
+                f"there ({evidence}) but its body shows no {'/'.join(rule_ids[:2])} the code does"
+                " not document as deliberate"
             )
         return [self._from_finding(f, symbol, evidence, kind, impact) for f in findings[:2]]
 
@@ -359,7 +360,8 @@ class _Linker:
         evidence = f"{int(site.get('bytes', 0)):,} sampled bytes, {percent:.1f} %"
         if site.get("bytes_per_message") is not None:
             evidence += f", {float(site['bytes_per_message']):.1f} B/message"
-        fix = allocation_rule(type_name, rule_id)
+        returns = symbol.node.child_by_field_name("returns") if symbol.node else None
+        fix = allocation_rule(type_name, rule_id, returns=flat(returns))
         text = (
             f"{_short(symbol.file)}:{line} allocates `{short_type(type_name)}`{how} in "
             f"{symbol.signature.split('(')[0]} ({evidence}) — {fix}; {self._cite(rule_id)}"
@@ -417,8 +419,14 @@ def short_type(type_name: str) -> str:
     aliases = {"System.Byte[]": "byte[]", "System.String": "string", "System.Object": "object"}
     if type_name in aliases:
         return aliases[type_name]
-    generic = re.fullmatch(r"([\w.+]+)`\d+\[(.*)\]", type_name)
-    if generic:
-        args = ", ".join(a.strip("[] ").rsplit(".", 1)[-1] for a in generic.group(2).split(","))
-        return f"{generic.group(1).rsplit('.', 1)[-1]}<{args}>"
+    # Arity marks go first: a nested generic (``Builder`1+Box`1[A,B]``) carries two.
+    generic = re.fullmatch(r"([\w.+]+)\[(.*[^,\s].*)\]", re.sub(r"`\d+", "", type_name))
+    if generic and "`" in type_name:
+        args = ", ".join(_last_name(a.strip("[] ")) for a in generic.group(2).split(","))
+        return f"{_last_name(generic.group(1))}<{args}>"
     return type_name.rsplit(".", 1)[-1]
+
+
+def _last_name(name: str) -> str:
+    """``Npgsql.NpgsqlCommand+<Run>d__0`` -> ``<Run>d__0``."""
+    return name.rsplit(".", 1)[-1].rsplit("+", 1)[-1]

@@ -7,6 +7,7 @@ guess from braces. Lines are 1-based; a node's line is its first row.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import tree_sitter_c_sharp
@@ -39,9 +40,20 @@ LAMBDAS = frozenset({"lambda_expression", "anonymous_method_expression"})
 LOOPS = frozenset({"for_statement", "foreach_statement", "while_statement", "do_statement"})
 
 
+# The grammar reads ``async`` only as a modifier (its README says so), while C# lets it name a
+# variable: ``bool async`` parameters, ``async: true`` arguments, ``async ? a : b``. Libraries
+# that share one body between sync and async callers use that everywhere, and one such use turns
+# the rest of the file into an ERROR node. Where ``async`` cannot be the modifier (punctuation
+# follows it, never a type, ``(`` or a name), it is parsed as an identifier of the same byte
+# length, so every position stays the source's; ``text`` gives the source spelling back.
+_ASYNC_NAME = re.compile(rb"\basync(?=\s*(?:[,)?;=&|!\].}]|:(?!:)))")
+_ASYNC_MASK = "\u017fsyn"  # 5 bytes in UTF-8, like ``async``; a letter C# accepts in a name
+_ASYNC_MASK_BYTES = _ASYNC_MASK.encode("utf-8")
+
+
 def parse(text: str) -> Tree:
     """The syntax tree of C# source ``text`` (errors become ERROR nodes, never exceptions)."""
-    return _PARSER.parse(text.encode("utf-8"))
+    return _PARSER.parse(_ASYNC_NAME.sub(_ASYNC_MASK_BYTES, text.encode("utf-8")))
 
 
 def query(source: str) -> Query:
@@ -59,7 +71,7 @@ def text(node: Node | None) -> str:
     """The source text of ``node`` ("" for None)."""
     if node is None or node.text is None:
         return ""
-    return node.text.decode("utf-8", "replace")
+    return node.text.decode("utf-8", "replace").replace(_ASYNC_MASK, "async")
 
 
 def flat(node: Node | None) -> str:
