@@ -63,6 +63,27 @@ def test_runs_that_disagree_among_themselves_are_not_a_change() -> None:
     assert result.significant() == []
 
 
+def test_a_metric_whose_own_runs_disagree_is_widened_by_its_own_spread() -> None:
+    """Seen on a loaded machine comparing a commit that only adds a comment, 2+2 runs: the
+    thread pool's spinning took 0 % and 3.1 % of the samples in the base runs, 9.2 % and
+    5.7 % in the new ones, while every other method held steady (family overdispersion
+    about 2.5). The family's widening alone called that a regression; its own spread says
+    the runs are too unlike to tell."""
+    steady = {"App.Append": 40.0, "App.Sender": 14.0, "App.Seal": 13.0, "App.Encode": 8.0}
+
+    def run(label: str, spin: float, wobble: float) -> RunMeasures:
+        shares = {name: share + wobble for name, share in steady.items()}
+        return cpu_run(label, {**shares, "Runtime.WorkerSpin": spin})
+
+    base = [run("A1", 0.0, 0.3), run("A2", 3.07, -0.3)]
+    new = [run("B1", 9.17, 0.2), run("B2", 5.68, -0.2)]
+    result = compare_runs(base, new)
+    spin = next(c for c in result.changes if c.name == "Runtime.WorkerSpin")
+    assert spin.verdict == "no significant change"
+    assert spin.ci_low is not None and spin.ci_low < 0 < spin.delta
+    assert result.significant() == []
+
+
 def test_identical_sides_show_no_significant_change() -> None:
     runs = [cpu_run(f"R{i}", {"App.Append": 45.0, "App.Sender": 12.0}) for i in range(3)]
     result = compare_runs(runs, runs)

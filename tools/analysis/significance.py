@@ -5,12 +5,17 @@ Each run (one trace) is reduced to :class:`~tools.analysis.run_measures.RunMeasu
 A metric's change is the difference of the two sides' means. Its interval comes from a
 bootstrap: runs are resampled with replacement and, within each resampled run, its samples
 (binomial for shares, Poisson for counted events); with one run per side only the samples are.
-Two things a short trace on a shared machine teaches make the interval honest:
+Three things a short trace on a shared machine teaches make the interval honest:
 
 - runs differ more than their sampling noise says (a spinning sender thread takes 4.6 % of the
   samples in one run, 6.8 % in the next, same binary). The within-run draws are widened by the
   family's *overdispersion*, the median ratio of the observed run-to-run variance to the
-  sampling variance over all metrics of the family (at least 1; 1 with one run per side);
+  sampling variance over all metrics of the family (at least 1; 1 with one run per side).
+  A metric whose own runs disagree more than that (the thread pool's spinning: 0 % of the
+  samples in one run, 3 % in the next, on a loaded machine) is widened by its own ratio,
+  weighed against the family's as :data:`PRIOR_RUNS` runs' worth (never below the family's);
+- resampling a handful of runs understates how much their mean varies (by half with two
+  runs a side): the runs' spread is rescaled by sqrt(n / (n - 1)) in each draw;
 - dozens of metrics are compared at once, so the interval is simultaneous: the bootstrap's
   standard error times the normal quantile of a Bonferroni-corrected 95 % level.
 
@@ -40,6 +45,9 @@ DEFAULT_SEED = 20_260_101
 """The bootstrap's RNG seed: the same runs give the same intervals and verdicts."""
 MIN_COUNT_FOR_SPREAD = 20
 """Metrics resting on fewer events in a run do not inform the overdispersion estimate."""
+PRIOR_RUNS = 4
+"""Weight of the family's overdispersion against one metric's own, in degrees of freedom: two
+runs a side give a metric two of its own, too few to trust alone, enough to widen it."""
 NORMAL_APPROXIMATION_MIN = 30.0
 """Counts from which a Poisson/binomial draw uses the normal approximation (exact below)."""
 
@@ -171,7 +179,8 @@ def compare_runs(
         b = [_observed(r, family, name) for r in new]
         # Throughput is one question of its own: no correction for the many method metrics.
         level = NormalDist().inv_cdf(0.5 + CONFIDENCE / 2) if family == "throughput" else z
-        draws = _Draws(rng, iterations, math.sqrt(spread[family]), level)
+        widen = math.sqrt(metric_overdispersion(spread[family], a, b))
+        draws = _Draws(rng, iterations, widen, level)
         changes.append(_judge(family, name, unit, rule, a, b, draws))
     changes.sort(key=lambda c: (c.family, c.verdict == "no significant change", -abs(c.delta)))
     return Significance(
@@ -224,6 +233,21 @@ def overdispersion(
             if sampling > 0:
                 ratios.append(variance([o.value for o in observed]) / sampling)
     return max(1.0, median(ratios)) if ratios else 1.0
+
+
+def metric_overdispersion(
+    family: float, a: Sequence[Observation], b: Sequence[Observation]
+) -> float:
+    """The family's overdispersion, raised toward the metric's own (pooled variance between
+    the runs of each side over their mean sampling variance) by its degrees of freedom."""
+    sides = [side for side in (a, b) if len(side) >= 2]
+    sampling = _mean(_sampling_variance(o) for side in sides for o in side) if sides else 0.0
+    if sampling <= 0:
+        return family
+    df = sum(len(side) - 1 for side in sides)
+    pooled = sum(variance([o.value for o in side]) * (len(side) - 1) for side in sides) / df
+    moderated = (PRIOR_RUNS * family + df * pooled / sampling) / (PRIOR_RUNS + df)
+    return max(family, moderated)
 
 
 def _sampling_variance(obs: Observation) -> float:
@@ -292,9 +316,18 @@ def bootstrap_standard_error(
 
 
 def _resampled_mean(runs: Sequence[Observation], draws: _Draws) -> float:
+    """One bootstrap draw of a side's mean. Resampling n runs spreads their mean by only
+    (n - 1) / n of its variance (half of it with two runs), so each picked run's distance
+    from the side's mean is scaled by sqrt(n / (n - 1)) before its samples are drawn again."""
+    if len(runs) == 1:
+        return _resample_within(runs[0], draws)
     rng = draws.rng
-    picks = runs if len(runs) == 1 else [runs[rng.randrange(len(runs))] for _ in runs]
-    return _mean(_resample_within(o, draws) for o in picks)
+    centre = _mean(o.value for o in runs)
+    scale = math.sqrt(len(runs) / (len(runs) - 1))
+    picks = [runs[rng.randrange(len(runs))] for _ in runs]
+    return _mean(
+        centre + scale * (o.value - centre) + _resample_within(o, draws) - o.value for o in picks
+    )
 
 
 def _resample_within(obs: Observation, draws: _Draws) -> float:
