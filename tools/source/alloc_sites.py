@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from tree_sitter import Node
 
 from tools.source import cold_paths as cold
+from tools.source import receivers
 from tools.source.detectors import LINQ_METHODS
 from tools.source.symbol_index import Symbol, SymbolIndex
 from tools.source.syntax import LAMBDAS, LOOPS, captures, inside, line, query, text, walk
@@ -185,7 +186,7 @@ def _candidates(found: dict[str, list[Node]], category: str, type_name: str) -> 
             ) and not cold.cold_string(call):
                 yield call
     elif category == "closure":
-        yield from (n for n in found.get("lambda", []) if cold.captured_names(n))
+        yield from (n for n in found.get("lambda", []) if receivers.captured_names(n))
     elif category == "boxing":
         yield from (
             c for c in found.get("cast", []) if text(c.child_by_field_name("type")) == "object"
@@ -217,7 +218,7 @@ def _created(node: Node) -> str:
 
 
 def _call_name(call: Node) -> str:
-    return cold.called_name(call)
+    return receivers.called_name(call)
 
 
 def _target_type(node: Node) -> str:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from tree_sitter import Node
 
 from tools.source import cold_paths as cold
+from tools.source import receivers
 from tools.source.sync_completion import completes_synchronously
 from tools.source.syntax import (
     LAMBDAS,
@@ -197,13 +198,15 @@ def _call_rule(
     region: Region, call: Node, name: str, receiver: Node | None
 ) -> tuple[str, str] | None:
     owner = text(receiver)
-    if name == "Wait" and receiver is not None and cold.task_like(receiver, call):
-        if cold.task_completed(call, receiver) or completes_synchronously(receiver):
+    if name == "Wait" and receiver is not None and receivers.task_like(receiver, call):
+        if receivers.task_completed(call, receiver) or completes_synchronously(receiver):
             return None
         return "blocking-wait", f"{owner}.Wait()"
     if name == "GetResult" and "GetAwaiter" in _call_names(receiver):
         task = _innermost_receiver(receiver)
-        if task is not None and (cold.task_completed(call, task) or completes_synchronously(task)):
+        if task is not None and (
+            receivers.task_completed(call, task) or completes_synchronously(task)
+        ):
             return None
         return "blocking-wait", ".GetAwaiter().GetResult()"
     if owner == "Monitor" and name in ("Enter", "TryEnter", "Wait"):
@@ -219,7 +222,7 @@ def _call_rule(
     if (
         name in LINQ_METHODS
         and owner not in STATIC_RECEIVERS
-        and cold.looks_like_linq(call, name, region.repo_methods, receiver)
+        and receivers.looks_like_linq(call, name, region.repo_methods, receiver)
     ):
         return "linq", f".{name}(…)"
     return None
@@ -247,9 +250,9 @@ def blocking_results(region: Region) -> Iterator[NodeHit]:
         if parent is not None and parent.type == "invocation_expression":
             continue  # ``x.Result(…)`` is a method of that name
         receiver = node.child_by_field_name("expression")
-        if receiver is None or not cold.task_like(receiver, node):
+        if receiver is None or not receivers.task_like(receiver, node):
             continue
-        if cold.task_completed(node, receiver):
+        if receivers.task_completed(node, receiver):
             continue
         yield "blocking-wait", node, f"{flat(receiver)[:40]}.Result"
 
@@ -341,7 +344,7 @@ def capturing_lambdas(region: Region) -> Iterator[NodeHit]:
     for node in region.nodes("lambda"):
         if has_modifier(node, "static") or any(text(c) == "static" for c in node.children[:2]):
             continue
-        captured = cold.captured_names(node)
+        captured = receivers.captured_names(node)
         if captured:
             yield "capturing-lambda", node, "captures " + ", ".join(captured[:4])
 
@@ -351,7 +354,7 @@ def boxing(region: Region) -> Iterator[NodeHit]:
     for node in region.nodes("cast"):
         value = node.child_by_field_name("value")
         if text(node.child_by_field_name("type")) == "object" and value is not None:
-            if cold.value_typed(value, region.structs):
+            if receivers.value_typed(value, region.structs):
                 yield "boxing", node, flat(node)[:40]
     for node in region.nodes("decl"):
         declaration = node.named_children[-1] if node.named_children else None
@@ -361,7 +364,7 @@ def boxing(region: Region) -> Iterator[NodeHit]:
             continue
         for declarator in declaration.named_children[1:]:
             value = declarator.named_children[-1] if len(declarator.named_children) > 1 else None
-            if value is not None and cold.value_typed(value, region.structs):
+            if value is not None and receivers.value_typed(value, region.structs):
                 yield "boxing", node, flat(node)[:40]
 
 
@@ -381,4 +384,4 @@ DETECTORS: tuple[Callable[[Region], Iterator[NodeHit]], ...] = (
 
 def member_of(node: Node) -> Node | None:
     """The member declaration around ``node`` (for per-member context)."""
-    return enclosing(node, cold.MEMBERS)
+    return enclosing(node, receivers.MEMBERS)

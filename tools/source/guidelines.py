@@ -11,11 +11,11 @@ from tree_sitter import Node
 
 from tools.base import ToolContext
 from tools.errors import ToolError
-from tools.source.cold_paths import member
 from tools.source.declarations import parameter_list
 from tools.source.detectors import Hit, Region, detect
 from tools.source.find_source import FOUND_SCORE, get_index, repo_relative, resolve
 from tools.source.frames import parse_frame
+from tools.source.receivers import member
 from tools.source.rules import RULES_BY_ID, RuleSet, load_rules
 from tools.source.symbol_index import SourceFile, Symbol, SymbolIndex
 from tools.source.syntax import TYPE_DECLARATIONS, comment_columns, comments

@@ -13,6 +13,7 @@ import re
 
 from tree_sitter import Node
 
+from tools.source.receivers import called_name
 from tools.source.syntax import captures, query, text
 
 ASYNC_FLAG = re.compile(r"(is|use|run)?_?async", re.IGNORECASE)
@@ -55,10 +56,7 @@ def completes_synchronously(task: Node) -> bool:
 def _flag_at(call: Node, position: int) -> bool:
     """Whether a same-named method in the call's file takes its sync-or-async flag at
     ``position`` (the positional ``Read(false)`` of ``Read(bool async, …)``)."""
-    function = call.child_by_field_name("function")
-    if function is not None and function.type == "member_access_expression":
-        function = function.child_by_field_name("name")
-    name = text(function).split("<", 1)[0].strip()
+    name = called_name(call)
     root = call
     while root.parent is not None:
         root = root.parent
