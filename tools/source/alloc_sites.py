@@ -17,7 +17,7 @@ from tools.source import cold_paths as cold
 from tools.source import receivers
 from tools.source.detectors import LINQ_METHODS
 from tools.source.symbol_index import Symbol, SymbolIndex
-from tools.source.syntax import LAMBDAS, LOOPS, captures, inside, line, query, text, walk
+from tools.source.syntax import LAMBDAS, LOOPS, ancestors, captures, inside, line, query, text, walk
 
 CLR_TO_CSHARP = {
     "Byte": "byte",
@@ -123,7 +123,7 @@ def allocation_line(index: SymbolIndex, symbol: Symbol, type_name: str) -> tuple
 
 
 def _in_loop(node: Node, limit: Node) -> bool:
-    return any(a.type in LOOPS for a in _up(node) if inside(a, limit)) and not (
+    return any(a.type in LOOPS for a in ancestors(node) if inside(a, limit)) and not (
         cold.one_off_allocation(node, limit)
     )
 
@@ -174,11 +174,13 @@ def _candidates(found: dict[str, list[Node]], category: str, type_name: str) -> 
         for node in found.get("new", []):
             if "array" in node.type and _element(node) in names | {""}:
                 yield node
-        yield from (c for c in found.get("call", []) if _call_name(c) in ("ToArray", "ToList"))
+        yield from (
+            c for c in found.get("call", []) if receivers.called_name(c) in ("ToArray", "ToList")
+        )
     elif category == "string":
         yield from (s for s in found.get("string", []) if not cold.cold_string(s) and _holes(s))
         for call in found.get("call", []):
-            if _call_name(call) in (
+            if receivers.called_name(call) in (
                 "Format",
                 "Concat",
                 "Join",
@@ -192,7 +194,7 @@ def _candidates(found: dict[str, list[Node]], category: str, type_name: str) -> 
             c for c in found.get("cast", []) if text(c.child_by_field_name("type")) == "object"
         )
     elif category == "linq":
-        yield from (c for c in found.get("call", []) if _call_name(c) in LINQ_METHODS)
+        yield from (c for c in found.get("call", []) if receivers.called_name(c) in LINQ_METHODS)
     elif category == "async":
         yield from found.get("await", [])[:1]
     else:
@@ -217,10 +219,6 @@ def _created(node: Node) -> str:
     return text(node.child_by_field_name("type")).split("<", 1)[0].rsplit(".", 1)[-1]
 
 
-def _call_name(call: Node) -> str:
-    return receivers.called_name(call)
-
-
 def _target_type(node: Node) -> str:
     """The type a target-typed ``new()`` creates: its variable's, field's or return type."""
     parent = node.parent
@@ -228,18 +226,13 @@ def _target_type(node: Node) -> str:
         parent = parent.parent
     if parent is not None and parent.type == "variable_declaration":
         return text(parent.child_by_field_name("type")).split("<", 1)[0].rsplit(".", 1)[-1]
-    function = next((a for a in _up(node) if a.type in ("method_declaration", *LAMBDAS)), None)
+    function = next(
+        (a for a in ancestors(node) if a.type in ("method_declaration", *LAMBDAS)), None
+    )
     if function is not None and function.type == "method_declaration":
         returns = text(function.child_by_field_name("returns"))
         return returns.split("<", 1)[0].rsplit(".", 1)[-1]
     return ""
-
-
-def _up(node: Node) -> Iterator[Node]:
-    parent = node.parent
-    while parent is not None:
-        yield parent
-        parent = parent.parent
 
 
 def handed_to_caller(node: Node, method: Node) -> bool:
@@ -288,6 +281,6 @@ def _assigned_local(node: Node) -> str:
 def _in_nested_function(node: Node, method: Node) -> bool:
     return any(
         a.type in LAMBDAS or a.type == "local_function_statement"
-        for a in _up(node)
+        for a in ancestors(node)
         if inside(a, method) and a != method
     )
