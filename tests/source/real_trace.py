@@ -8,7 +8,9 @@ loop, protocol parser, subscription dispatch, publish, request and JetStream pat
 int/text converters and connection pool (local functions and ``bool async`` state machines
 among them). They are spelled as traces spell them (async methods as state machines, generic
 types with their arity and ``__Canon`` instantiations), with the types some of them create (as
-the runtime names them) and the ones that take a lock. The project's own trace writer records
+the runtime names them), the ones that take a lock, and for some the stored frame that calls
+them (``calls``: caller, callee; the source's call, its samples under that caller, as a trace
+of the path those frames run on would show them). The project's own trace writer records
 CPU samples with a long-tailed share per method, allocation ticks at those sites (per message or
 per batch, as stored), and lock waits.
 """
@@ -38,12 +40,22 @@ TICK = 10_000  # 1 ms at 10 MHz
 
 def spec(frames_file: Path = FRAMES_FILE) -> dict[str, Any]:
     """The stored names: repo, commit, frames, allocation sites (frame, type, object size,
-    per message?) and lock sites; ``target_prefix``, the ``main`` frame and ``hot_methods``
-    (how many hot methods check_guidelines is run on) where not Dekaf's."""
+    per message?), lock sites, direct calls between stored frames (``calls``);
+    ``target_prefix``, the ``main`` frame and ``hot_methods`` (how many hot methods
+    check_guidelines is run on) where not Dekaf's."""
     data: dict[str, Any] = json.loads(frames_file.read_text())
     data.setdefault("target_prefix", "Dekaf.")
     data.setdefault("main", MAIN)
     return data
+
+
+def _callers_of(name: str, callers: dict[str, str]) -> list[str]:
+    """The stored frames above ``name``, outermost first."""
+    chain: list[str] = []
+    while name in callers and callers[name] not in chain:
+        name = callers[name]
+        chain.insert(0, name)
+    return chain
 
 
 def write_real_trace(path: Path, frames_file: Path = FRAMES_FILE) -> Path:
@@ -51,6 +63,7 @@ def write_real_trace(path: Path, frames_file: Path = FRAMES_FILE) -> Path:
     data = spec(frames_file)
     main: str = data["main"]
     names: list[str] = data["frames"]
+    callers: dict[str, str] = {callee: caller for caller, callee in data.get("calls", [])}
     weights = [1.0 / (1 + (i * 7) % len(names)) for i in range(len(names))]
     total = sum(weights)
     with SyntheticTrace(path) as trace:
@@ -58,8 +71,8 @@ def write_real_trace(path: Path, frames_file: Path = FRAMES_FILE) -> Path:
         for i, name in enumerate(names):
             for n in range(round(SAMPLES * weights[i] / total)):
                 ts += TICK
-                leaf = (main, name, MEMMOVE) if n % 5 == 4 else (main, name)
-                trace.sample(1, ts, leaf)
+                stack = (main, *_callers_of(name, callers), name)
+                trace.sample(1, ts, (*stack, MEMMOVE) if n % 5 == 4 else stack)
         for name, type_name, size, per_message in data["allocations"]:
             ticks = 40 if per_message else 2
             amount = (MESSAGES * size // ticks) if per_message else 100_000

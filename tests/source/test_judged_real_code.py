@@ -34,6 +34,7 @@ from tests.source.real_trace import FRAMES_FILES, MESSAGES, spec, write_real_tra
 from tools.analysis.analyze import analyze_trace_file
 from tools.base import ToolContext
 from tools.errors import ToolError
+from tools.source.branch_heat import CALLEES_STATE_KEY
 from tools.source.find_source import INDEX_STATE_KEY
 from tools.source.guidelines import CheckGuidelinesArgs, check_guidelines
 from tools.source.recommend import recommend
@@ -80,6 +81,7 @@ def _current(root: Path, trace: Path, data: dict[str, Any]) -> set[tuple[str, st
     found = {("recommendation", r.location, r.rule) for r in findings.printed}
     ctx = ToolContext(repo=root)
     ctx.state[INDEX_STATE_KEY] = index
+    ctx.state[CALLEES_STATE_KEY] = analysis.cpu.callees  # as analyze_trace leaves it
     hot = [r.name for r in analysis.cpu.top_self if r.name.split("!", 1)[-1].startswith(prefix)]
     for frame in hot[: data.get("hot_methods", 10)]:
         try:

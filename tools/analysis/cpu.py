@@ -10,7 +10,7 @@ speedscope writer and the HTML flame graph; ``summarize_cpu`` builds the report 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -26,6 +26,9 @@ from tools.analysis.stacks import (
 )
 from tools.nettrace.symbols import UNKNOWN_FRAME, frame_method
 
+CALLERS_KEPT = 60
+CALLEES_KEPT = 24
+"""Callers (target methods) and callees per caller kept in ``CpuSection.callees``."""
 RUNTIME_PREFIXES = ("System.", "Microsoft.", "Internal.", "Interop", "Windows.", "ILStubClass")
 NO_STACK = "(no managed frames)"
 
@@ -190,14 +193,7 @@ def _shares(
     everything: Counter[str] = Counter()
     managed: Counter[str] = Counter()
     with_target = 0
-    target_cache: dict[str, bool] = {}
-
-    def is_target(frame: str) -> bool:
-        hit = target_cache.get(frame)
-        if hit is None:
-            hit = target_cache[frame] = frame_method(frame).startswith(prefix)
-        return hit
-
+    is_target = _target_test(prefix)
     for sid, n in tally.total.items():
         stack = frames[sid]
         category = classify_frame(_leaf(stack), prefix)
@@ -209,6 +205,38 @@ def _shares(
             with_target += n
     total = sum(tally.total.values())
     return _share(everything), _share(managed), _pct(with_target, total)
+
+
+def _target_test(prefix: str) -> Callable[[str], bool]:
+    """Whether a frame is the target's, remembered per frame name (stacks repeat them)."""
+    cache: dict[str, bool] = {}
+
+    def is_target(frame: str) -> bool:
+        hit = cache.get(frame)
+        if hit is None:
+            hit = cache[frame] = frame_method(frame).startswith(prefix)
+        return hit
+
+    return is_target
+
+
+def _callees(
+    tally: _Tally, frames: list[tuple[str, ...]], prefix: str
+) -> dict[str, dict[str, int]]:
+    """Samples under each direct call of each target method (a pair counted once a stack)."""
+    under: dict[str, Counter[str]] = {}
+    is_target = _target_test(prefix)
+    for sid, n in tally.total.items():
+        stack = frames[sid]
+        pairs = {
+            (caller, callee)
+            for caller, callee in zip(stack, stack[1:], strict=False)
+            if is_target(caller)
+        }
+        for caller, callee in pairs:
+            under.setdefault(caller, Counter())[callee] += n
+    callers = sorted(under, key=lambda c: (-sum(under[c].values()), c))[:CALLERS_KEPT]
+    return {c: dict(under[c].most_common(CALLEES_KEPT)) for c in callers}
 
 
 def _pct(part: float, whole: float) -> float:
@@ -247,6 +275,7 @@ def summarize_cpu(
         managed_share=managed_share,
         target_prefix=target_prefix,
         target_inclusive_percent=target_incl,
+        callees=_callees(tally, frames, target_prefix) if target_prefix else {},
     )
     return section, _thread_stats(samples, samples.thread_ms(frequency))
 

@@ -71,6 +71,14 @@ class CpuSection(BaseModel):
     managed_share: CodeShare = Field(default_factory=CodeShare)
     target_prefix: str = "Dekaf."
     target_inclusive_percent: float = 0.0
+    callees: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description=(
+            "Per target method (the ones with most samples under their calls), the samples "
+            "under each frame it called directly: which of its calls, and so which of its "
+            "branches, the trace shows running."
+        ),
+    )
 
 
 class TypeAllocation(BaseModel):

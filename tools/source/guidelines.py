@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tree_sitter import Node
 
 from tools.base import ToolContext
 from tools.errors import ToolError
+from tools.source.branch_heat import CALLEES_STATE_KEY, callee_samples, cold_branch
 from tools.source.declarations import parameter_list
 from tools.source.detectors import Hit, Region, detect
 from tools.source.find_source import FOUND_SCORE, get_index, repo_relative, resolve
@@ -72,6 +74,13 @@ class CheckGuidelinesResult(BaseModel):
     rules_source: str = Field(description="CLAUDE.md when the target states its rules.")
     scanned: str = Field(description="What was scanned (file:lines or files).")
     omitted: int = Field(default=0, description="Findings left out to keep the result small.")
+    cold: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Per-message rule constructs on a branch the last analysed trace shows cold "
+            "(file:line rule: the evidence); not findings: they do not run per message there."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -85,6 +94,8 @@ class Finding:
     why: str
     rule_source: str
     detail: str
+    cold: str = ""
+    """Why the trace shows this line's branch cold (then it is no per-message cost), or ""."""
 
 
 def check_guidelines(args: CheckGuidelinesArgs, ctx: ToolContext) -> CheckGuidelinesResult:
@@ -102,9 +113,12 @@ def check_guidelines(args: CheckGuidelinesArgs, ctx: ToolContext) -> CheckGuidel
     if not isinstance(rules, RuleSet):
         rules = load_rules(ctx.repo)
         ctx.state[RULES_STATE_KEY] = rules
+    cold: list[Finding] = []
     if args.symbol is not None:
         symbol = best_symbol(index, args.symbol)
-        findings = scan_symbol(index, symbol, rules)
+        findings = scan_symbol(index, symbol, rules, callees=ctx.state.get(CALLEES_STATE_KEY))
+        cold = [f for f in findings if f.cold]
+        findings = [f for f in findings if not f.cold]
         scanned = f"{symbol.file}:{symbol.start_line}-{symbol.end_line} ({symbol.signature})"
         scanned += _not_library(index, [symbol.file])
     else:
@@ -120,6 +134,7 @@ def check_guidelines(args: CheckGuidelinesArgs, ctx: ToolContext) -> CheckGuidel
         rules_source=rules.source,
         scanned=scanned,
         omitted=len(findings) - len(shown),
+        cold=[f"{f.file}:{f.line} {f.rule}: {f.cold}" for f in cold],
     )
 
 
@@ -155,12 +170,19 @@ def best_symbol(index: SymbolIndex, name: str) -> Symbol:
 
 
 def scan_symbol(
-    index: SymbolIndex, symbol: Symbol, rules: RuleSet, *, measured: bool = False
+    index: SymbolIndex,
+    symbol: Symbol,
+    rules: RuleSet,
+    *,
+    measured: bool = False,
+    callees: Mapping[str, Mapping[str, int]] | None = None,
 ) -> list[Finding]:
     """Findings inside one declaration (none outside library code: the rules are the library's).
 
     ``measured``: the trace measured waits or a deadlock there, so a per-message rule's
-    construct counts even in a method documented as running per event.
+    construct counts even in a method documented as running per event. ``callees``: an
+    analysis's ``cpu.callees``; a per-message rule's finding on a branch they show cold is
+    marked ``cold`` (see :mod:`tools.source.branch_heat`).
     """
     source = index.files[symbol.file]
     if source.category != "library" or symbol.node is None:
@@ -168,7 +190,16 @@ def scan_symbol(
     node = symbol.node
     if symbol.kind == "constructor" and node.type in TYPE_DECLARATIONS:
         node = parameter_list(node) or node  # a primary constructor: its parameters only
-    return _findings(source, detect(_region(index, node, rules)), rules, per_event=not measured)
+    findings = _findings(source, detect(_region(index, node, rules)), rules, per_event=not measured)
+    samples = callee_samples(callees, symbol) if callees and not measured else None
+    if not samples:
+        return findings
+    return [
+        replace(f, cold=cold_branch(node, f.line, samples) or "")
+        if f.rule in rules.per_message
+        else f
+        for f in findings
+    ]
 
 
 def scan_file(index: SymbolIndex, path: str, rules: RuleSet) -> list[Finding]:

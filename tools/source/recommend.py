@@ -207,8 +207,8 @@ class _Linker:
             evidence = f"{percent:.1f} % of CPU samples (self)"
             findings = [
                 f
-                for f in scan_symbol(self.index, symbol, self.rules)
-                if self._backed(f.rule, symbol)
+                for f in scan_symbol(self.index, symbol, self.rules, callees=cpu.get("callees"))
+                if self._backed(f.rule, symbol) and not f.cold
             ]
             recs += [
                 self._from_finding(f, symbol, evidence, "cpu", percent)

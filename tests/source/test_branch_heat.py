@@ -1,0 +1,98 @@
+"""A per-message rule on a branch the trace shows cold is not a per-message cost.
+
+Seen on a real client (nats.net's JetStream consumer, judged in ``judged_findings.jsonl``): a
+lock on the branch for the server's status replies, in a method every data message runs
+through. The fixture (``tests/fixtures/branch_heat``) has that shape in our words, with a second
+lock on the data side; traces written here say which side runs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tools.analysis.synthetic import SyntheticTrace
+from tools.analyze_tool import AnalyzeTraceArgs, analyze_trace
+from tools.base import ToolContext
+from tools.source.branch_heat import MIN_SIBLING_SAMPLES, always_called
+from tools.source.guidelines import CheckGuidelinesArgs, check_guidelines
+from tools.source.syntax import parse, walk
+
+ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "branch_heat"
+FILE = "src/Inbox/PullConsumer.cs"
+STATUS_LOCK, DATA_LOCK = 29, 40
+MAIN = "Inbox.Bench!Inbox.Bench.Program.Main(class System.String[])"
+RECEIVE = "Inbox!Inbox.PullConsumer+<ReceiveAsync>d__8.MoveNext()"
+DECODE = (
+    "Inbox!Inbox.Message.Decode(class System.String,value class ReadOnlySequence`1<unsigned int8>)"
+)
+PARSE = "Inbox!Inbox.StatusReply.Parse(value class ReadOnlySequence`1<unsigned int8>)"
+REQUEST_MORE = "Inbox!Inbox.PullConsumer.RequestMore()"
+
+
+def _checked(tmp_path: Path, callees: dict[str, int] | None) -> tuple[set[int], list[str]]:
+    """Lock lines check_guidelines reports on ReceiveAsync, and its cold notes, after
+    analyze_trace read a trace whose samples sit under ReceiveAsync's calls as given."""
+    ctx = ToolContext(repo=ROOT)
+    if callees is not None:
+        trace = tmp_path / "inbox.nettrace"
+        with SyntheticTrace(trace) as writer:
+            ts = 0
+            for leaf, samples in {RECEIVE: 40, **callees}.items():
+                stack = (MAIN, RECEIVE) if leaf == RECEIVE else (MAIN, RECEIVE, leaf)
+                for _ in range(samples):
+                    ts += 10_000
+                    writer.sample(1, ts, stack)
+        analyze_trace(AnalyzeTraceArgs(trace_path=str(trace)), ctx)
+    result = check_guidelines(CheckGuidelinesArgs(symbol="PullConsumer.ReceiveAsync"), ctx)
+    locks = {f.line for f in result.findings if f.rule == "lock" and f.file == FILE}
+    return locks, result.cold
+
+
+def test_the_lock_on_the_side_the_trace_shows_cold_is_not_a_finding(tmp_path: Path) -> None:
+    """Data decoded 120 times, no status reply handled: only the data side's lock is reported;
+    the other is listed as cold with the evidence that made it so."""
+    locks, cold = _checked(tmp_path, {DECODE: 120})
+    assert locks == {DATA_LOCK}
+    assert len(cold) == 1
+    assert cold[0].startswith(f"{FILE}:{STATUS_LOCK} lock: on the if side of `if (subject == ")
+    assert "(Parse, RequestMore) have no sample" in cold[0]
+    assert "(Decode) have 120" in cold[0]
+
+
+def test_both_locks_are_findings_when_status_replies_run_too(tmp_path: Path) -> None:
+    locks, cold = _checked(tmp_path, {DECODE: 120, REQUEST_MORE: 3})
+    assert locks == {STATUS_LOCK, DATA_LOCK}
+    assert cold == []
+
+
+def test_silence_beside_few_samples_or_no_trace_proves_nothing(tmp_path: Path) -> None:
+    """Too few samples on the other side, or no trace analysed: both locks stay findings."""
+    assert _checked(tmp_path, {DECODE: MIN_SIBLING_SAMPLES - 1}) == ({STATUS_LOCK, DATA_LOCK}, [])
+    assert _checked(tmp_path, None) == ({STATUS_LOCK, DATA_LOCK}, [])
+
+
+def test_the_status_side_runs_hot_and_the_data_side_cold(tmp_path: Path) -> None:
+    """The rule is symmetric: a trace of status replies only makes the data side's lock cold."""
+    locks, cold = _checked(tmp_path, {PARSE: 80})
+    assert locks == {STATUS_LOCK}
+    assert [c.split(" ", 1)[0] for c in cold] == [f"{FILE}:{DATA_LOCK}"]
+
+
+def test_only_calls_that_run_whenever_the_branch_runs_count() -> None:
+    """A nested if's condition runs; its body, loops (their collection too, to be safe),
+    lambdas, `?.` calls and short-circuited operands may not."""
+    tree = parse(
+        """class C { void M() {
+            {
+                First();
+                if (Check() && Maybe()) { Inner(); }
+                foreach (var x in Items()) { Looped(); }
+                Run(() => Lambda());
+                handler?.Notify(Arg());
+                var y = cache ?? Create();
+                var z = new Widget<int>();
+            }
+        } }"""
+    )
+    block = [n for n in walk(tree.root_node) if n.type == "block"][1]
+    assert sorted(always_called(block)) == ["Check", "First", "Run", "Widget"]
