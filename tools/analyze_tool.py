@@ -163,12 +163,12 @@ def source_findings(
     Linking is a bonus on top of the numbers: when it fails, the analysis still stands and a
     note says why.
     """
-    from tools.source.branch_heat import CALLEES_STATE_KEY
     from tools.source.find_source import get_index
     from tools.source.recommend import recommend
+    from tools.source.trace_evidence import EVIDENCE_STATE_KEY, TraceEvidence
 
-    ctx.state[CALLEES_STATE_KEY] = analysis.cpu.callees  # check_guidelines reads branches by it
     data = analysis.model_dump(mode="json")
+    ctx.state[EVIDENCE_STATE_KEY] = TraceEvidence.of(data)  # what check_guidelines weighs
     note = None
     try:
         index = get_index(ctx)

@@ -1,9 +1,10 @@
-"""A per-message rule on a branch the trace shows cold is not a per-message cost.
+"""A per-message rule's construct that the trace shows not running per message is no finding.
 
-Seen on a real client (nats.net's JetStream consumer, judged in ``judged_findings.jsonl``): a
-lock on the branch for the server's status replies, in a method every data message runs
-through. The fixture (``tests/fixtures/branch_heat``) has that shape in our words, with a second
-lock on the data side; traces written here say which side runs.
+Seen on real clients (judged in ``judged_findings.jsonl``): nats.net's JetStream consumer takes
+a lock on the branch for the server's status replies, in a method every data message runs
+through; Dekaf creates a batch object in its loop over fetched batches. The fixture
+(``tests/fixtures/branch_heat``) has both shapes in our words, with a second lock on the data
+side; the traces written here say which side runs and how often the batch is created.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from tools.source.syntax import parse, walk
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "branch_heat"
 FILE = "src/Inbox/PullConsumer.cs"
-STATUS_LOCK, DATA_LOCK = 29, 40
+STATUS_LOCK, DATA_LOCK, BATCH = 31, 42, 59
 MAIN = "Inbox.Bench!Inbox.Bench.Program.Main(class System.String[])"
 RECEIVE = "Inbox!Inbox.PullConsumer+<ReceiveAsync>d__8.MoveNext()"
 DECODE = (
@@ -30,7 +31,7 @@ REQUEST_MORE = "Inbox!Inbox.PullConsumer.RequestMore()"
 
 
 def _checked(tmp_path: Path, callees: dict[str, int] | None) -> tuple[set[int], list[str]]:
-    """Lock lines check_guidelines reports on ReceiveAsync, and its cold notes, after
+    """Lock lines check_guidelines reports on ReceiveAsync, and its discounted notes, after
     analyze_trace read a trace whose samples sit under ReceiveAsync's calls as given."""
     ctx = ToolContext(repo=ROOT)
     if callees is not None:
@@ -45,7 +46,7 @@ def _checked(tmp_path: Path, callees: dict[str, int] | None) -> tuple[set[int], 
         analyze_trace(AnalyzeTraceArgs(trace_path=str(trace)), ctx)
     result = check_guidelines(CheckGuidelinesArgs(symbol="PullConsumer.ReceiveAsync"), ctx)
     locks = {f.line for f in result.findings if f.rule == "lock" and f.file == FILE}
-    return locks, result.cold
+    return locks, result.discounted
 
 
 def test_the_lock_on_the_side_the_trace_shows_cold_is_not_a_finding(tmp_path: Path) -> None:
@@ -76,6 +77,36 @@ def test_the_status_side_runs_hot_and_the_data_side_cold(tmp_path: Path) -> None
     locks, cold = _checked(tmp_path, {PARSE: 80})
     assert locks == {STATUS_LOCK}
     assert [c.split(" ", 1)[0] for c in cold] == [f"{FILE}:{DATA_LOCK}"]
+
+
+def _batch_check(tmp_path: Path, *, per_message: bool) -> tuple[set[int], list[str]]:
+    """Allocation findings on Deliver, and its discounted notes, after analyze_trace read a
+    trace of 100,000 messages whose Batch allocations add up to 32 B each or 1 B each."""
+    deliver = "Inbox!Inbox.PullConsumer.Deliver(class IReadOnlyList`1<unsigned int8[]>)"
+    trace = tmp_path / "deliver.nettrace"
+    ticks, amount = (40, 100_000 * 32 // 40) if per_message else (2, 50_000)
+    with SyntheticTrace(trace) as writer:
+        for n in range(ticks):
+            writer.allocation(1, 10_000 * (n + 1), (MAIN, deliver), "Inbox.Batch", amount, 32)
+    ctx = ToolContext(repo=ROOT)
+    analyze_trace(AnalyzeTraceArgs(trace_path=str(trace), messages=100_000), ctx)
+    result = check_guidelines(CheckGuidelinesArgs(symbol="PullConsumer.Deliver"), ctx)
+    return {f.line for f in result.findings if f.rule == "alloc-in-loop"}, result.discounted
+
+
+def test_an_allocation_measured_per_batch_is_not_a_finding(tmp_path: Path) -> None:
+    """check_guidelines does not contradict the analysis: 1 B a message of a 32 B object is a
+    batch's allocation, so the loop's `new Batch` is listed as discounted, with the figure."""
+    lines, discounted = _batch_check(tmp_path, per_message=False)
+    assert lines == set()
+    assert discounted == [
+        f"{FILE}:{BATCH} alloc-in-loop: the trace measured this Batch allocation per batch"
+        " or rarer (1 B/message)"
+    ]
+
+
+def test_an_allocation_measured_per_message_stays_a_finding(tmp_path: Path) -> None:
+    assert _batch_check(tmp_path, per_message=True) == ({BATCH}, [])
 
 
 def test_only_calls_that_run_whenever_the_branch_runs_count() -> None:

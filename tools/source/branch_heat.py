@@ -15,18 +15,12 @@ called cold (inlined or very cheap calls could hide it).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterator, Mapping
 
 from tree_sitter import Node
 
-from tools.source.frames import parse_frame
 from tools.source.receivers import called_name
-from tools.source.symbol_index import Symbol
 from tools.source.syntax import LAMBDAS, LOOPS, MEMBER_DECLARATIONS, flat, text, walk
-
-CALLEES_STATE_KEY = "cpu_callees"
-"""``ctx.state`` key of the last analysis's ``cpu.callees`` (set by ``analyze_trace``)."""
 
 MIN_SIBLING_SAMPLES = 50
 """Samples the other side's calls need before this side's silence means anything."""
@@ -38,37 +32,6 @@ _CONDITIONAL_FIELDS = {
     "conditional_expression": ("consequence", "alternative"),
     "switch_expression": None,  # every arm is conditional
 }
-
-
-def callee_samples(callees: Mapping[str, Mapping[str, int]], symbol: Symbol) -> Counter[str]:
-    """Samples under ``symbol``'s frames per called name (a constructor by its type's name).
-
-    ``callees`` is an analysis's ``cpu.callees`` (caller frame -> callee frame -> samples);
-    the caller frames that name ``symbol`` (its type and member, state machines included) are
-    summed, overloads together.
-    """
-    owner = symbol.types[-1].split("`", 1)[0] if symbol.types else ""
-    out: Counter[str] = Counter()
-    for caller, called in callees.items():
-        ref = parse_frame(caller)
-        if ref is None or ref.method != symbol.name or not ref.qualifier:
-            continue
-        if ref.qualifier[-1] != owner:
-            continue
-        for frame, samples in called.items():
-            name = _called(frame)
-            if name:
-                out[name] += samples
-    return out
-
-
-def _called(frame: str) -> str:
-    ref = parse_frame(frame)
-    if ref is None:
-        return ""
-    if ref.method == ".ctor":
-        return ref.qualifier[-1] if ref.qualifier else ""
-    return ref.method
 
 
 def cold_branch(method: Node, line: int, samples: Mapping[str, int]) -> str | None:

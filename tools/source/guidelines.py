@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -12,7 +11,8 @@ from tree_sitter import Node
 
 from tools.base import ToolContext
 from tools.errors import ToolError
-from tools.source.branch_heat import CALLEES_STATE_KEY, callee_samples, cold_branch
+from tools.source.alloc_sites import allocation_line, clr_base
+from tools.source.branch_heat import cold_branch
 from tools.source.declarations import parameter_list
 from tools.source.detectors import Hit, Region, detect
 from tools.source.find_source import FOUND_SCORE, get_index, repo_relative, resolve
@@ -21,6 +21,7 @@ from tools.source.receivers import member
 from tools.source.rules import RULES_BY_ID, RuleSet, load_rules
 from tools.source.symbol_index import SourceFile, Symbol, SymbolIndex
 from tools.source.syntax import TYPE_DECLARATIONS, comment_columns, comments
+from tools.source.trace_evidence import EVIDENCE_STATE_KEY, TraceEvidence
 
 MAX_FINDINGS = 60
 """Findings returned to the model at most (the rest are counted)."""
@@ -74,11 +75,12 @@ class CheckGuidelinesResult(BaseModel):
     rules_source: str = Field(description="CLAUDE.md when the target states its rules.")
     scanned: str = Field(description="What was scanned (file:lines or files).")
     omitted: int = Field(default=0, description="Findings left out to keep the result small.")
-    cold: list[str] = Field(
+    discounted: list[str] = Field(
         default_factory=list,
         description=(
-            "Per-message rule constructs on a branch the last analysed trace shows cold "
-            "(file:line rule: the evidence); not findings: they do not run per message there."
+            "Constructs a per-message rule names that the last analysed trace shows not running "
+            "per message (on a branch it shows cold, an allocation it measured per batch): "
+            "'file:line rule: the evidence'. Not findings."
         ),
     )
 
@@ -94,8 +96,8 @@ class Finding:
     why: str
     rule_source: str
     detail: str
-    cold: str = ""
-    """Why the trace shows this line's branch cold (then it is no per-message cost), or ""."""
+    discounted: str = ""
+    """Why the last analysed trace shows this is no per-message cost there, or ""."""
 
 
 def check_guidelines(args: CheckGuidelinesArgs, ctx: ToolContext) -> CheckGuidelinesResult:
@@ -106,19 +108,22 @@ def check_guidelines(args: CheckGuidelinesArgs, ctx: ToolContext) -> CheckGuidel
     control flow, boxing. Use it on the hot methods find_source located, to tie a
     recommendation to the repository's own rule; a finding in code the trace shows cold is
     not worth a change. The result lists each finding: rule, file:line, the line and why it
-    matters; comments and strings never produce findings.
+    matters; comments and strings never produce findings. After analyze_trace, a per-message
+    rule's construct the trace shows not running per message (on an if/else side whose calls
+    have no samples while the other side's do, or an allocation measured per batch) is listed
+    under ``discounted`` with that evidence instead.
     """
     index = get_index(ctx)
     rules = ctx.state.get(RULES_STATE_KEY)
     if not isinstance(rules, RuleSet):
         rules = load_rules(ctx.repo)
         ctx.state[RULES_STATE_KEY] = rules
-    cold: list[Finding] = []
+    discounted: list[Finding] = []
     if args.symbol is not None:
         symbol = best_symbol(index, args.symbol)
-        findings = scan_symbol(index, symbol, rules, callees=ctx.state.get(CALLEES_STATE_KEY))
-        cold = [f for f in findings if f.cold]
-        findings = [f for f in findings if not f.cold]
+        findings = scan_symbol(index, symbol, rules, evidence=ctx.state.get(EVIDENCE_STATE_KEY))
+        discounted = [f for f in findings if f.discounted]
+        findings = [f for f in findings if not f.discounted]
         scanned = f"{symbol.file}:{symbol.start_line}-{symbol.end_line} ({symbol.signature})"
         scanned += _not_library(index, [symbol.file])
     else:
@@ -134,7 +139,7 @@ def check_guidelines(args: CheckGuidelinesArgs, ctx: ToolContext) -> CheckGuidel
         rules_source=rules.source,
         scanned=scanned,
         omitted=len(findings) - len(shown),
-        cold=[f"{f.file}:{f.line} {f.rule}: {f.cold}" for f in cold],
+        discounted=[f"{f.file}:{f.line} {f.rule}: {f.discounted}" for f in discounted],
     )
 
 
@@ -175,14 +180,14 @@ def scan_symbol(
     rules: RuleSet,
     *,
     measured: bool = False,
-    callees: Mapping[str, Mapping[str, int]] | None = None,
+    evidence: TraceEvidence | None = None,
 ) -> list[Finding]:
     """Findings inside one declaration (none outside library code: the rules are the library's).
 
     ``measured``: the trace measured waits or a deadlock there, so a per-message rule's
-    construct counts even in a method documented as running per event. ``callees``: an
-    analysis's ``cpu.callees``; a per-message rule's finding on a branch they show cold is
-    marked ``cold`` (see :mod:`tools.source.branch_heat`).
+    construct counts even in a method documented as running per event. ``evidence``: what
+    the analysed trace measured; a per-message rule's finding it shows not running per message
+    is marked ``discounted`` with the reason.
     """
     source = index.files[symbol.file]
     if source.category != "library" or symbol.node is None:
@@ -191,15 +196,28 @@ def scan_symbol(
     if symbol.kind == "constructor" and node.type in TYPE_DECLARATIONS:
         node = parameter_list(node) or node  # a primary constructor: its parameters only
     findings = _findings(source, detect(_region(index, node, rules)), rules, per_event=not measured)
-    samples = callee_samples(callees, symbol) if callees and not measured else None
-    if not samples:
+    if evidence is None or measured:
         return findings
     return [
-        replace(f, cold=cold_branch(node, f.line, samples) or "")
+        replace(f, discounted=_discounted(index, symbol, node, f, evidence))
         if f.rule in rules.per_message
         else f
         for f in findings
     ]
+
+
+def _discounted(
+    index: SymbolIndex, symbol: Symbol, node: Node, finding: Finding, evidence: TraceEvidence
+) -> str:
+    """Why the trace shows ``finding``'s construct not running per message, or ""."""
+    for site in evidence.batch_sites(symbol):
+        if allocation_line(index, symbol, site.type_name) == (finding.line, finding.rule):
+            per_message = site.bytes_per_message
+            amount = f" ({per_message:g} B/message)" if per_message is not None else ""
+            what = clr_base(site.type_name)
+            return f"the trace measured this {what} allocation per batch or rarer{amount}"
+    samples = evidence.callee_samples(symbol)
+    return (cold_branch(node, finding.line, samples) or "") if samples else ""
 
 
 def scan_file(index: SymbolIndex, path: str, rules: RuleSet) -> list[Finding]:

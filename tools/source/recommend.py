@@ -28,6 +28,7 @@ from tools.source.guidelines import Finding, deliberate, scan_symbol
 from tools.source.rules import RULES_BY_ID, RuleSet, load_rules
 from tools.source.symbol_index import Symbol, SymbolIndex, build_index
 from tools.source.syntax import comments, flat
+from tools.source.trace_evidence import TraceEvidence
 
 HOT_SELF_PERCENT = 1.0
 """Target methods with at least this share of self CPU are scanned for rule breaches."""
@@ -195,6 +196,7 @@ class _Linker:
                 self.symbol(str(row["name"]))
         recs: list[Recommendation] = []
         scanned: set[Symbol] = set()
+        measured = TraceEvidence.of(self.analysis)
         for row in _rows(cpu, "top_self"):
             name = str(row.get("name", ""))
             percent = float(row.get("percent", 0.0))
@@ -207,8 +209,8 @@ class _Linker:
             evidence = f"{percent:.1f} % of CPU samples (self)"
             findings = [
                 f
-                for f in scan_symbol(self.index, symbol, self.rules, callees=cpu.get("callees"))
-                if self._backed(f.rule, symbol) and not f.cold
+                for f in scan_symbol(self.index, symbol, self.rules, evidence=measured)
+                if self._backed(f.rule, symbol) and not f.discounted
             ]
             recs += [
                 self._from_finding(f, symbol, evidence, "cpu", percent)
