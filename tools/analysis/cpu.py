@@ -29,6 +29,13 @@ from tools.nettrace.symbols import UNKNOWN_FRAME, frame_method
 CALLERS_KEPT = 60
 CALLEES_KEPT = 24
 """Callers (target methods) and callees per caller kept in ``CpuSection.callees``."""
+_BUILDERS = (
+    "System.Runtime.CompilerServices.AsyncMethodBuilderCore",
+    "System.Runtime.CompilerServices.AsyncTaskMethodBuilder",
+    "System.Runtime.CompilerServices.AsyncValueTaskMethodBuilder",
+    "System.Runtime.CompilerServices.AsyncVoidMethodBuilder",
+    "System.Runtime.CompilerServices.PoolingAsyncValueTaskMethodBuilder",
+)
 RUNTIME_PREFIXES = ("System.", "Microsoft.", "Internal.", "Interop", "Windows.", "ILStubClass")
 NO_STACK = "(no managed frames)"
 
@@ -230,13 +237,23 @@ def _callees(
         stack = frames[sid]
         pairs = {
             (caller, callee)
-            for caller, callee in zip(stack, stack[1:], strict=False)
-            if is_target(caller)
+            for i, caller in enumerate(stack)
+            if is_target(caller) and (callee := _called_from(stack, i))
         }
         for caller, callee in pairs:
             under.setdefault(caller, Counter())[callee] += n
     callers = sorted(under, key=lambda c: (-sum(under[c].values()), c))[:CALLERS_KEPT]
     return {c: dict(under[c].most_common(CALLEES_KEPT)) for c in callers}
+
+
+def _called_from(stack: tuple[str, ...], at: int) -> str | None:
+    """The frame ``stack[at]`` called, past the async builder's ``Start`` frames: where the JIT
+    inlined an async method's stub, its state machine's ``MoveNext`` is the call to name."""
+    for frame in stack[at + 1 :]:
+        method = frame_method(frame)
+        if not (method.startswith(_BUILDERS) and ".Start" in method):
+            return frame
+    return None
 
 
 def _pct(part: float, whole: float) -> float:
