@@ -21,9 +21,9 @@ import pytest
 
 from tools.base import ToolContext
 from tools.source.alloc_sites import allocation_line, allocation_rule, categorize
+from tools.source.analysis_json import short_type
 from tools.source.guidelines import CheckGuidelinesArgs, check_guidelines, scan_symbol
 from tools.source.locations import LocationClassifier, project_category
-from tools.source.recommend import short_type
 from tools.source.rules import load_rules, rule_lines
 from tools.source.symbol_index import build_index
 

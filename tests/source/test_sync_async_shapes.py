@@ -14,10 +14,10 @@ import pytest
 
 from tools.base import ToolContext
 from tools.source.alloc_sites import POOLED_BUILDER, allocation_rule
+from tools.source.analysis_json import short_type
 from tools.source.find_source import resolve
 from tools.source.frames import parse_frame
 from tools.source.guidelines import CheckGuidelinesArgs, check_guidelines, scan_symbol
-from tools.source.recommend import short_type
 from tools.source.rules import load_rules
 from tools.source.symbol_index import build_index
 from tools.source.syntax import parse, text, walk

@@ -7,9 +7,9 @@ follows, and is dropped when a source-linked recommendation already covers the s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
+from tools.source.analysis_json import rows
 from tools.source.findings import Recommendation
 from tools.source.rules import RuleSet
 
@@ -24,11 +24,6 @@ def trace_advice(
         *_deadlock(analysis, rules),
     ]
     return [rec for frame, rec in pairs if frame not in covered]
-
-
-def _rows(section: Any, key: str) -> Iterator[dict[str, Any]]:
-    rows = section.get(key) if isinstance(section, dict) else None
-    yield from (r for r in rows or [] if isinstance(r, dict))
 
 
 def _method(frame: str) -> str:
@@ -58,7 +53,7 @@ Advice = tuple[str, Recommendation]
 
 def _per_message_sites(analysis: dict[str, Any], rules: RuleSet) -> list[Advice]:
     out = []
-    for site in _rows(analysis.get("allocations"), "by_site"):
+    for site in rows(analysis.get("allocations"), "by_site"):
         frame = site.get("target_frame")
         if site.get("classification") != "per-message" or not frame:
             continue
@@ -91,7 +86,7 @@ def _locks(analysis: dict[str, Any], rules: RuleSet, prefix: str) -> list[Advice
     section = analysis.get("contention")
     total = float(section.get("total_ms", 0.0)) if isinstance(section, dict) else 0.0
     out = []
-    for site in list(_rows(section, "top"))[:3]:
+    for site in list(rows(section, "top"))[:3]:
         frame = str(site.get("site", ""))
         if not _method(frame).startswith(prefix):
             continue
@@ -116,5 +111,5 @@ def _deadlock(analysis: dict[str, Any], rules: RuleSet) -> list[Advice]:
         "A deadlock is suspected: check the lock order of the blocked threads and never block "
         "(.Result/.Wait()) on work that needs a held lock"
     )
-    evidence = str(next(_rows(section, "evidence"), {}).get("message", "suspected"))[:160]
+    evidence = str(next(rows(section, "evidence"), {}).get("message", "suspected"))[:160]
     return [("", _advice(text, "blocking-wait", rules, "deadlock", evidence, 100.0))]

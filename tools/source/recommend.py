@@ -13,14 +13,21 @@ Pure: it reads only ``*.cs`` files and CLAUDE.md inside ``repo`` and returns dat
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from tools.source.advice import significant_wait, trace_advice
 from tools.source.alloc_sites import allocation_line, allocation_rule
+from tools.source.analysis_json import (
+    frames,
+    rows,
+    section,
+    short_type,
+    site_frames,
+    strip_module,
+)
 from tools.source.find_source import FOUND_SCORE, resolve
 from tools.source.findings import Recommendation, SourceLink, SourceLinkedFindings
 from tools.source.frames import parse_frame
@@ -88,12 +95,12 @@ def link_and_recommend(
         The links (frame -> file:line) and the recommendations, largest measured impact first.
     """
     ctx = _Linker(index or build_index(repo), load_rules(repo), target_prefix, analysis)
-    ctx.per_message = ctx.per_message_methods(_section(analysis, "allocations"))
+    ctx.per_message = ctx.per_message_methods(section(analysis, "allocations"))
     recs = [
-        *ctx.allocations(_section(analysis, "allocations")),
-        *ctx.contention(_section(analysis, "contention")),
-        *ctx.deadlocks(_section(analysis, "deadlock"), _section(analysis, "hang_verdict")),
-        *ctx.cpu(_section(analysis, "cpu")),
+        *ctx.allocations(section(analysis, "allocations")),
+        *ctx.contention(section(analysis, "contention")),
+        *ctx.deadlocks(section(analysis, "deadlock"), section(analysis, "hang_verdict")),
+        *ctx.cpu(section(analysis, "cpu")),
     ]
     # With the source at hand, evidence the linker could not tie to a line stays a note: advice
     # without a line to change is not a change. Only a suspected deadlock is always said.
@@ -118,18 +125,6 @@ def _ranked(recs: list[Recommendation]) -> list[Recommendation]:
             seen.add(key)
             out.append(rec)
     return out
-
-
-def _section(analysis: dict[str, Any], key: str) -> dict[str, Any]:
-    value = analysis.get(key)
-    return value if isinstance(value, dict) else {}
-
-
-def strip_module(frame: str) -> str:
-    """``Dekaf!Dekaf.X.Y(int32)`` -> ``Dekaf.X.Y(int32)``."""
-    bang = frame.find("!")
-    paren = frame.find("(")
-    return frame[bang + 1 :] if bang >= 0 and (paren < 0 or bang < paren) else frame
 
 
 @dataclass
@@ -183,21 +178,21 @@ class _Linker:
     def per_message_methods(self, allocs: dict[str, Any]) -> set[Symbol]:
         """Methods where the analysis measured per-message allocation."""
         found = set()
-        for site in _rows(allocs, "by_site", "by_stack", "top_sites"):
+        for site in rows(allocs, "by_site", "by_stack", "top_sites"):
             if site.get("classification") == "per-message":
-                target = self.deepest_target(_site_frames(site))
+                target = self.deepest_target(site_frames(site))
                 if target is not None:
                     found.add(target[1])
         return found
 
     def cpu(self, cpu: dict[str, Any]) -> list[Recommendation]:
-        for row in _rows(cpu, "top_inclusive", "top_self_managed"):
+        for row in rows(cpu, "top_inclusive", "top_self_managed"):
             if self.is_target(str(row.get("name", ""))):
                 self.symbol(str(row["name"]))
         recs: list[Recommendation] = []
         scanned: set[Symbol] = set()
         measured = TraceEvidence.of(self.analysis)
-        for row in _rows(cpu, "top_self"):
+        for row in rows(cpu, "top_self"):
             name = str(row.get("name", ""))
             percent = float(row.get("percent", 0.0))
             if not self.is_target(name) or percent < HOT_SELF_PERCENT:
@@ -226,8 +221,8 @@ class _Linker:
 
     def allocations(self, allocs: dict[str, Any]) -> list[Recommendation]:
         recs: list[Recommendation] = []
-        for site in _rows(allocs, "by_site", "by_stack", "top_sites"):
-            found = self.deepest_target(_site_frames(site))
+        for site in rows(allocs, "by_site", "by_stack", "top_sites"):
+            found = self.deepest_target(site_frames(site))
             if found is None or not self.library(found[1]):
                 continue
             frame, symbol = found
@@ -256,11 +251,11 @@ class _Linker:
     def contention(self, section: dict[str, Any]) -> list[Recommendation]:
         recs: list[Recommendation] = []
         waits = section.get("waits") if isinstance(section.get("waits"), dict) else {}
-        sites = [*_rows(section, "top"), *_rows(waits or {}, "top")]
+        sites = [*rows(section, "top"), *rows(waits or {}, "top")]
         total = float(section.get("total_ms", 0.0)) + float((waits or {}).get("total_ms", 0.0))
         total = total or sum(float(s.get("total_ms", 0.0)) for s in sites)
         for site in sites:
-            found = self.deepest_target(_frames(site))
+            found = self.deepest_target(frames(site))
             if found is None or not self.library(found[1]):
                 continue
             ms, most = float(site.get("total_ms", 0)), float(site.get("max_ms", 0))
@@ -280,11 +275,11 @@ class _Linker:
         return recs
 
     def deadlocks(self, section: dict[str, Any], verdict: dict[str, Any]) -> list[Recommendation]:
-        cycle = list(_rows(verdict, "cycle"))
+        cycle = list(rows(verdict, "cycle"))
         if verdict.get("kind") == "lock_order_deadlock" and cycle:
             return self.lock_order(cycle)
         recs: list[Recommendation] = []
-        for item in _rows(section, "evidence"):
+        for item in rows(section, "evidence"):
             for stack in item.get("stacks") or []:
                 found = self.deepest_target(stack)
                 if found is None or not self.library(found[1]):
@@ -391,44 +386,5 @@ def excerpt_lines(index: SymbolIndex, file: str, line: int, *, context: int = 2)
     )
 
 
-def _rows(section: dict[str, Any], *keys: str) -> Iterator[dict[str, Any]]:
-    for key in keys:
-        for row in section.get(key) or []:
-            if isinstance(row, dict):
-                yield row
-
-
-def _frames(site: dict[str, Any]) -> list[str]:
-    for key in ("frames", "stack", "stacks"):
-        value = site.get(key)
-        if isinstance(value, list) and all(isinstance(v, str) for v in value):
-            return list(value)
-    return []
-
-
-def _site_frames(site: dict[str, Any]) -> list[str]:
-    target = site.get("target_frame")
-    return [*_frames(site), *([str(target)] if target else [])]
-
-
 def _short(path: str) -> str:
     return path.rsplit("/", 1)[-1]
-
-
-def short_type(type_name: str) -> str:
-    """A runtime type name as C# writes it: ``System.Byte[]`` -> ``byte[]``,
-    ``Dekaf.Pool`1[Dekaf.Batch]`` -> ``Pool<Batch>``."""
-    aliases = {"System.Byte[]": "byte[]", "System.String": "string", "System.Object": "object"}
-    if type_name in aliases:
-        return aliases[type_name]
-    # Arity marks go first: a nested generic (``Builder`1+Box`1[A,B]``) carries two.
-    generic = re.fullmatch(r"([\w.+]+)\[(.*[^,\s].*)\]", re.sub(r"`\d+", "", type_name))
-    if generic and "`" in type_name:
-        args = ", ".join(_last_name(a.strip("[] ")) for a in generic.group(2).split(","))
-        return f"{_last_name(generic.group(1))}<{args}>"
-    return type_name.rsplit(".", 1)[-1]
-
-
-def _last_name(name: str) -> str:
-    """``Npgsql.NpgsqlCommand+<Run>d__0`` -> ``<Run>d__0``."""
-    return name.rsplit(".", 1)[-1].rsplit("+", 1)[-1]

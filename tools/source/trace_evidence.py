@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tools.source.analysis_json import rows, section
 from tools.source.frames import parse_frame
 from tools.source.symbol_index import Symbol
 
@@ -40,27 +41,26 @@ class TraceEvidence:
     per_batch: tuple[BatchSite, ...] = ()
 
     @classmethod
-    def of(cls, analysis: Mapping[str, Any]) -> TraceEvidence:
+    def of(cls, analysis: dict[str, Any]) -> TraceEvidence:
         """From an analysis as ``pta analyze --json`` writes it (missing sections: none)."""
-        cpu = analysis.get("cpu") or {}
-        allocations = analysis.get("allocations") or {}
         sites = [
             BatchSite(str(s["target_frame"]), str(t), s.get("bytes_per_message"))
-            for s in allocations.get("by_site") or []
+            for s in rows(section(analysis, "allocations"), "by_site")
             if s.get("classification") == PER_BATCH and s.get("target_frame")
             for t in s.get("types") or []
         ]
-        return cls(dict(cpu.get("callees") or {}), tuple(sites))
+        callees = section(section(analysis, "cpu"), "callees")
+        return cls(callees, tuple(sites))
 
     def callee_samples(self, symbol: Symbol) -> Counter[str]:
         """Samples under ``symbol``'s frames per called name (a constructor by its type's
         name), overloads together."""
         out: Counter[str] = Counter()
         for caller, called in self.callees.items():
-            if names_symbol(caller, symbol):
+            if isinstance(called, Mapping) and names_symbol(caller, symbol):
                 for frame, samples in called.items():
                     name = _called(frame)
-                    if name:
+                    if name and isinstance(samples, int):
                         out[name] += samples
         return out
 
