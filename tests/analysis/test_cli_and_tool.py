@@ -164,3 +164,30 @@ def test_analyze_trace_takes_the_target_prefix_from_the_repo_config(
     trace = str(traces_dir / "perfview-only_managed_samples.nettrace.zip")
     result = analyze_trace(AnalyzeTraceArgs(trace_path=trace), ToolContext(repo=tmp_path))
     assert result.cpu.share.target == 100.0
+
+
+def test_the_hot_path_flags_name_the_member_not_a_prefix_of_it(tmp_path: Path) -> None:
+    """A thread pool running continuations (``Task.RunContinuations``, 18 % of a real npgsql
+    trace) is not ``Task.Run``; ``Task.Run`` itself and a lock's slow path are flagged."""
+    from tools.analysis.analyze import analyze_trace_file
+    from tools.analysis.markdown import render_markdown
+    from tools.analysis.synthetic import SyntheticTrace
+
+    core = "System.Private.CoreLib!System.Threading."
+    leaves = {
+        f"{core}Tasks.Task.RunContinuations(class System.Object)": 60,
+        f"{core}Tasks.Task.Run(class System.Action)": 25,
+        f"{core}Monitor.Enter_Slowpath(class System.Object)": 15,
+    }
+    trace = tmp_path / "flags.nettrace"
+    with SyntheticTrace(trace) as writer:
+        ts = 0
+        for leaf, samples in leaves.items():
+            for _ in range(samples):
+                ts += 10_000
+                writer.sample(1, ts, ("App!App.Program.Main(class System.String[])", leaf))
+    report = render_markdown(analyze_trace_file(trace, target_prefix="App."))
+    flags = next(line for line in report.splitlines() if line.startswith("Unexpected"))
+    assert "RunContinuations" not in flags
+    assert "Task.Run (`System.Threading.Tasks.Task.Run(class System.Action)`, 25.0 %)" in flags
+    assert "lock (`System.Threading.Monitor.Enter_Slowpath(class System.Object)`, 15.0 %)" in flags

@@ -135,9 +135,25 @@ def _suspicious(stats: list[MethodStat]) -> list[str]:
     for s in stats:
         method = frame_method(s.name)
         for prefix, what in SUSPICIOUS.items():
-            if method.startswith(prefix) and s.percent >= 1.0:
+            if _names(method, prefix) and s.percent >= 1.0:
                 found.setdefault(method, f"{what} ({code(short(s.name))}, {s.percent:.1f} %)")
     return list(found.values())[:6]
+
+
+def _names(method: str, prefix: str) -> bool:
+    """Whether ``method`` is in the namespace or type ``prefix`` ends with, or is the member it
+    names (``Task.Run`` and its generic forms, not ``Task.RunContinuations``; ``Monitor.Enter``
+    and its ``Enter_Slowpath``)."""
+    if not method.startswith(prefix):
+        return False
+    return prefix.endswith(".") or method[len(prefix) : len(prefix) + 1] in (
+        "",
+        "(",
+        "[",
+        "`",
+        "_",
+        ".",
+    )
 
 
 def _allocations(a: TraceAnalysis, links: Mapping[str, str]) -> list[str]:
