@@ -9,7 +9,7 @@ allocates far less than that (nettrace-format.md §10, dekaf-target.md "per-batc
 from __future__ import annotations
 
 import builtins
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -21,6 +21,9 @@ SITE_FRAMES = 12
 PER_MESSAGE_RATIO = 0.5
 """A site allocating at least half its typical object per message is per-message."""
 PER_BATCH_RATIO = 0.05
+TYPES_UNDER_FRAMES = 80
+TYPES_UNDER_TYPES = 16
+"""Target frames, and types under each, kept in ``AllocationSection.types_under``."""
 
 
 @dataclass
@@ -130,7 +133,20 @@ class AllocationCollector:
             messages=messages,
             bytes_per_message=round(total / messages, 2) if messages else None,
             per_message_sites=per_message,
+            types_under=self._types_under(frames, target_prefix),
         )
+
+    def _types_under(self, frames: list[tuple[str, ...]], prefix: str) -> dict[str, dict[str, int]]:
+        """Ticks per type under each target frame (each frame once a stack), the busiest kept."""
+        if not prefix:
+            return {}
+        under: dict[str, Counter[str]] = {}
+        for (sid, name), (_, ticks, _, _) in self.rows.items():
+            for frame in dict.fromkeys(frames[sid]):
+                if frame_method(frame).startswith(prefix):
+                    under.setdefault(frame, Counter())[name] += ticks
+        busiest = sorted(under, key=lambda f: (-sum(under[f].values()), f))[:TYPES_UNDER_FRAMES]
+        return {f: dict(under[f].most_common(TYPES_UNDER_TYPES)) for f in busiest}
 
     def _site(
         self,

@@ -114,6 +114,13 @@ class AllocationSection(BaseModel):
     messages: int | None = None
     bytes_per_message: float | None = None
     per_message_sites: int = 0
+    types_under: dict[str, dict[str, int]] = Field(
+        default_factory=dict,
+        description=(
+            "Per target frame (the most allocating), the ticks of each type allocated with it "
+            "on the stack: what a method allocates, and what it was never seen allocating."
+        ),
+    )
 
 
 class WaitSite(BaseModel):

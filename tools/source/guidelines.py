@@ -20,7 +20,7 @@ from tools.source.frames import parse_frame
 from tools.source.receivers import member
 from tools.source.rules import RULES_BY_ID, RuleSet, load_rules
 from tools.source.symbol_index import SourceFile, Symbol, SymbolIndex
-from tools.source.syntax import TYPE_DECLARATIONS, comment_columns, comments
+from tools.source.syntax import TYPE_DECLARATIONS, comment_columns, comments, text, walk
 from tools.source.trace_evidence import EVIDENCE_STATE_KEY, TraceEvidence
 
 MAX_FINDINGS = 60
@@ -216,8 +216,27 @@ def _discounted(
             amount = f" ({per_message:g} B/message)" if per_message is not None else ""
             what = clr_base(site.type_name)
             return f"the trace measured this {what} allocation per batch or rarer{amount}"
+    created = _created_type(node, finding.line)
+    if created and finding.rule in ALLOCATION_RULES:
+        absent = evidence.never_allocated(symbol, created)
+        if absent:
+            return absent
     samples = evidence.callee_samples(symbol)
     return (cold_branch(node, finding.line, samples) or "") if samples else ""
+
+
+ALLOCATION_RULES = frozenset({"alloc-in-loop"})
+"""Rules whose construct is a ``new`` the allocation ticks can vouch for."""
+
+
+def _created_type(method: Node, line: int) -> str:
+    """The type the one ``new T(…)`` starting on ``line`` creates, or "" (none, or several)."""
+    created = {
+        text(n.child_by_field_name("type"))
+        for n in walk(method)
+        if n.type == "object_creation_expression" and n.start_point.row == line - 1
+    }
+    return created.pop() if len(created) == 1 else ""
 
 
 def scan_file(index: SymbolIndex, path: str, rules: RuleSet) -> list[Finding]:

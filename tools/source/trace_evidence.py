@@ -34,11 +34,28 @@ class BatchSite:
 
 
 @dataclass(frozen=True)
+class AllocationSampling:
+    """How finely the trace sampled allocations: a tick per ``bytes_per_tick`` allocated."""
+
+    messages: int
+    ticks: int
+    bytes_per_tick: float
+    pointer_size: int
+
+    def ticks_if_per_message(self) -> float:
+        """Ticks one smallest object (three pointers) per message would have produced."""
+        return self.messages * 3 * self.pointer_size / self.bytes_per_tick
+
+
+@dataclass(frozen=True)
 class TraceEvidence:
-    """Callee samples per target caller frame, and the allocation sites measured per batch."""
+    """Callee samples per target caller frame, the allocation sites measured per batch, and
+    the types sampled under each target frame."""
 
     callees: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     per_batch: tuple[BatchSite, ...] = ()
+    types_under: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    sampling: AllocationSampling | None = None
 
     @classmethod
     def of(cls, analysis: dict[str, Any]) -> TraceEvidence:
@@ -50,7 +67,9 @@ class TraceEvidence:
             for t in s.get("types") or []
         ]
         callees = section(section(analysis, "cpu"), "callees")
-        return cls(callees, tuple(sites))
+        allocations = section(analysis, "allocations")
+        types_under = section(allocations, "types_under")
+        return cls(callees, tuple(sites), types_under, _sampling(analysis))
 
     def callee_samples(self, symbol: Symbol) -> Counter[str]:
         """Samples under ``symbol``'s frames per called name (a constructor by its type's
@@ -67,6 +86,47 @@ class TraceEvidence:
     def batch_sites(self, symbol: Symbol) -> list[BatchSite]:
         """The per-batch allocation sites whose deepest target frame is ``symbol``."""
         return [s for s in self.per_batch if names_symbol(s.frame, symbol)]
+
+    def never_allocated(self, symbol: Symbol, type_name: str) -> str:
+        """Why the trace shows ``symbol`` not allocating ``type_name`` (a C# name, ``Foo`` or
+        ``Foo<T>``) per message, or "": no tick of that type with it on the stack, where one
+        object of the smallest size per message would have given at least
+        :data:`MIN_EXPECTED_TICKS`."""
+        sampling = self.sampling
+        if sampling is None or sampling.ticks_if_per_message() < MIN_EXPECTED_TICKS:
+            return ""
+        wanted = type_name.split("<", 1)[0].rsplit(".", 1)[-1]
+        under = [t for f, t in self.types_under.items() if names_symbol(f, symbol)]
+        if not under or any(_type_named(t, wanted) for types in under for t in types):
+            return ""
+        return (
+            f"no {wanted} allocation sampled under this method in {sampling.ticks:,} allocation "
+            f"ticks over {sampling.messages:,} messages; one per message would have given "
+            f"≈{sampling.ticks_if_per_message():.0f}"
+        )
+
+
+MIN_EXPECTED_TICKS = 10.0
+"""Ticks one object per message must have been expected to give before their absence counts."""
+
+
+def _sampling(analysis: dict[str, Any]) -> AllocationSampling | None:
+    allocations = section(analysis, "allocations")
+    messages, ticks, total = (allocations.get(k) for k in ("messages", "ticks", "bytes"))
+    if not (isinstance(messages, int) and isinstance(ticks, int) and isinstance(total, int)):
+        return None
+    if messages <= 0 or ticks <= 0 or total <= 0:
+        return None
+    pointer = section(analysis, "trace").get("pointer_size")
+    return AllocationSampling(messages, ticks, total / ticks, pointer if pointer in (4, 8) else 8)
+
+
+def _type_named(runtime_name: str, wanted: str) -> bool:
+    """Whether a runtime type name (``Npgsql.Pool`1[X]``, ``A+B``) names the C# type ``wanted``."""
+    if runtime_name.endswith("]") and runtime_name.rstrip("],").endswith("["):
+        return False  # an array of it (``Foo[]``, ``Foo[,]``) is another object
+    base = runtime_name.split("[", 1)[0].split("`", 1)[0]
+    return base.rsplit(".", 1)[-1].rsplit("+", 1)[-1] == wanted
 
 
 def names_symbol(frame: str, symbol: Symbol) -> bool:

@@ -1,9 +1,13 @@
 """A per-message rule's construct that the trace shows not running per message is no finding.
 
+Three kinds of evidence: a branch whose calls carry no sample beside a sibling whose calls do;
+an allocation measured per batch; a type never sampled under the method where one per message
+would have been.
+
 Seen on real clients (judged in ``judged_findings.jsonl``): nats.net's JetStream consumer takes
 a lock on the branch for the server's status replies, in a method every data message runs
 through; Dekaf creates a batch object in its loop over fetched batches. The fixture
-(``tests/fixtures/branch_heat``) has both shapes in our words, with a second lock on the data
+(``tests/fixtures/trace_evidence``) has both shapes in our words, with a second lock on the data
 side; the traces written here say which side runs and how often the batch is created.
 """
 
@@ -18,7 +22,7 @@ from tools.source.branch_heat import MIN_SIBLING_SAMPLES, always_called
 from tools.source.guidelines import CheckGuidelinesArgs, check_guidelines
 from tools.source.syntax import parse, walk
 
-ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "branch_heat"
+ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "trace_evidence"
 FILE = "src/Inbox/PullConsumer.cs"
 STATUS_LOCK, DATA_LOCK, BATCH = 31, 42, 59
 MAIN = "Inbox.Bench!Inbox.Bench.Program.Main(class System.String[])"
@@ -107,6 +111,42 @@ def test_an_allocation_measured_per_batch_is_not_a_finding(tmp_path: Path) -> No
 
 def test_an_allocation_measured_per_message_stays_a_finding(tmp_path: Path) -> None:
     assert _batch_check(tmp_path, per_message=True) == ({BATCH}, [])
+
+
+def _unseen_check(tmp_path: Path, sampled: str, messages: int) -> tuple[set[int], list[str]]:
+    """check_guidelines on Deliver after a trace whose 40 allocation ticks under it are all of
+    ``sampled`` (100 KB each), the run having carried ``messages`` messages."""
+    deliver = "Inbox!Inbox.PullConsumer.Deliver(class IReadOnlyList`1<unsigned int8[]>)"
+    trace = tmp_path / "unseen.nettrace"
+    with SyntheticTrace(trace) as writer:
+        for n in range(40):
+            writer.allocation(1, 10_000 * (n + 1), (MAIN, deliver), sampled, 100_000, 64)
+    ctx = ToolContext(repo=ROOT)
+    analyze_trace(AnalyzeTraceArgs(trace_path=str(trace), messages=messages), ctx)
+    result = check_guidelines(CheckGuidelinesArgs(symbol="PullConsumer.Deliver"), ctx)
+    return {f.line for f in result.findings if f.rule == "alloc-in-loop"}, result.discounted
+
+
+def test_an_allocation_never_sampled_where_one_per_message_would_show_is_discounted(
+    tmp_path: Path,
+) -> None:
+    """Seen on a real npgsql load: a `new` only on a branch the load never takes. 40 ticks
+    of byte[] under Deliver and none of Batch, over 100,000 messages: one Batch a message
+    (24 B at the least) would have given 24 ticks of 100 KB."""
+    lines, discounted = _unseen_check(tmp_path, "System.Byte[]", 100_000)
+    assert lines == set()
+    assert discounted == [
+        f"{FILE}:{BATCH} alloc-in-loop: no Batch allocation sampled under this method in 40 "
+        "allocation ticks over 100,000 messages; one per message would have given ≈24"
+    ]
+
+
+def test_too_few_messages_or_the_type_itself_sampled_keeps_the_finding(tmp_path: Path) -> None:
+    """Over 30,000 messages one Batch each would have given ≈7 ticks: too few for absence to
+    mean anything. A Batch[] is not a Batch; a Batch is."""
+    assert _unseen_check(tmp_path, "System.Byte[]", 30_000) == ({BATCH}, [])
+    assert _unseen_check(tmp_path, "Inbox.Batch[]", 100_000)[0] == set()
+    assert _unseen_check(tmp_path, "Inbox.Batch", 100_000) == ({BATCH}, [])
 
 
 def test_only_calls_that_run_whenever_the_branch_runs_count() -> None:
