@@ -96,6 +96,13 @@ class CpuView(BaseModel):
     top_inclusive: list[MethodStat] = Field(description="Methods by inclusive samples.")
 
 
+class AllocationView(AllocationSection):
+    """The allocations section as the model reads it: the types under each frame stay out
+    (thousands of characters; check_guidelines weighs them itself)."""
+
+    types_under: dict[str, dict[str, int]] = Field(default_factory=dict, exclude=True)
+
+
 class AnalyzeTraceResult(BaseModel):
     """The analysis summary for the model: headline first, then bounded sections."""
 
@@ -109,7 +116,7 @@ class AnalyzeTraceResult(BaseModel):
         default=None, description="Events per provider and event id (detail='events' only)."
     )
     cpu: CpuView
-    allocations: AllocationSection
+    allocations: AllocationView
     contention: ContentionSection
     deadlock: DeadlockSection
     gc: GCSection
@@ -238,8 +245,8 @@ def _stack(frames: list[str], keep: int) -> list[str]:
     return [short_frame(frame) for frame in frames[-keep:]]
 
 
-def _allocations(section: AllocationSection, view: View) -> AllocationSection:
-    out = section.model_copy(deep=True)
+def _allocations(section: AllocationSection, view: View) -> AllocationView:
+    out = AllocationView.model_validate(section.model_dump(exclude={"types_under"}))
     out.by_type = out.by_type[: view.rows_for("allocations", "by_type")]
     out.by_site = out.by_site[: view.rows_for("allocations", "by_site")]
     for site in out.by_site:
