@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from tools.analysis.results import AllocationSection, AllocationSite, TypeAllocation
 from tools.nettrace.payloads import allocation_tick_fields
-from tools.nettrace.symbols import frame_method
+from tools.nettrace.symbols import frame_method, method_test
 
 SITE_FRAMES = 12
 PER_MESSAGE_RATIO = 0.5
@@ -140,11 +140,16 @@ class AllocationCollector:
         """Ticks per type under each target frame (each frame once a stack), the busiest kept."""
         if not prefix:
             return {}
-        under: dict[str, Counter[str]] = {}
+        is_target = method_test(lambda method: method.startswith(prefix))
+        by_stack: defaultdict[int, list[tuple[str, int]]] = defaultdict(list)
         for (sid, name), (_, ticks, _, _) in self.rows.items():
-            for frame in dict.fromkeys(frames[sid]):
-                if frame_method(frame).startswith(prefix):
-                    under.setdefault(frame, Counter())[name] += ticks
+            by_stack[sid].append((name, ticks))
+        under: dict[str, Counter[str]] = {}
+        for sid, types in by_stack.items():
+            for frame in {f for f in frames[sid] if is_target(f)}:
+                counter = under.setdefault(frame, Counter())
+                for name, ticks in types:
+                    counter[name] += ticks
         busiest = sorted(under, key=lambda f: (-sum(under[f].values()), f))[:TYPES_UNDER_FRAMES]
         return {f: dict(under[f].most_common(TYPES_UNDER_TYPES)) for f in busiest}
 

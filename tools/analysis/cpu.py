@@ -10,7 +10,7 @@ speedscope writer and the HTML flame graph; ``summarize_cpu`` builds the report 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -24,7 +24,7 @@ from tools.analysis.stacks import (
     KIND_MANAGED,
     SampleStore,
 )
-from tools.nettrace.symbols import UNKNOWN_FRAME, frame_method
+from tools.nettrace.symbols import UNKNOWN_FRAME, frame_method, method_test
 
 CALLERS_KEPT = 60
 CALLEES_KEPT = 24
@@ -200,7 +200,7 @@ def _shares(
     everything: Counter[str] = Counter()
     managed: Counter[str] = Counter()
     with_target = 0
-    is_target = _target_test(prefix)
+    is_target = method_test(lambda method: method.startswith(prefix))
     for sid, n in tally.total.items():
         stack = frames[sid]
         category = classify_frame(_leaf(stack), prefix)
@@ -214,46 +214,27 @@ def _shares(
     return _share(everything), _share(managed), _pct(with_target, total)
 
 
-def _target_test(prefix: str) -> Callable[[str], bool]:
-    """Whether a frame is the target's, remembered per frame name (stacks repeat them)."""
-    cache: dict[str, bool] = {}
-
-    def is_target(frame: str) -> bool:
-        hit = cache.get(frame)
-        if hit is None:
-            hit = cache[frame] = frame_method(frame).startswith(prefix)
-        return hit
-
-    return is_target
-
-
 def _callees(
     tally: _Tally, frames: list[tuple[str, ...]], prefix: str
 ) -> dict[str, dict[str, int]]:
     """Samples under each direct call of each target method (a pair counted once a stack)."""
     under: dict[str, Counter[str]] = {}
-    is_target = _target_test(prefix)
+    is_target = method_test(lambda method: method.startswith(prefix))
+    is_builder = method_test(lambda method: method.startswith(_BUILDERS) and ".Start" in method)
     for sid, n in tally.total.items():
         stack = frames[sid]
+        # The pair skips the async builder's ``Start`` frames: where the JIT inlined an async
+        # method's stub, its state machine's ``MoveNext`` is the call to name.
+        calls = [f for f in stack if not is_builder(f)]
         pairs = {
             (caller, callee)
-            for i, caller in enumerate(stack)
-            if is_target(caller) and (callee := _called_from(stack, i))
+            for caller, callee in zip(calls, calls[1:], strict=False)
+            if is_target(caller)
         }
         for caller, callee in pairs:
             under.setdefault(caller, Counter())[callee] += n
     callers = sorted(under, key=lambda c: (-sum(under[c].values()), c))[:CALLERS_KEPT]
     return {c: dict(under[c].most_common(CALLEES_KEPT)) for c in callers}
-
-
-def _called_from(stack: tuple[str, ...], at: int) -> str | None:
-    """The frame ``stack[at]`` called, past the async builder's ``Start`` frames: where the JIT
-    inlined an async method's stub, its state machine's ``MoveNext`` is the call to name."""
-    for frame in stack[at + 1 :]:
-        method = frame_method(frame)
-        if not (method.startswith(_BUILDERS) and ".Start" in method):
-            return frame
-    return None
 
 
 def _pct(part: float, whole: float) -> float:

@@ -9,6 +9,7 @@ every method/module event first and look addresses up afterwards.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Callable
 
 from tools.nettrace.payloads import MethodVerbose, ModuleInfo
 
@@ -32,6 +33,20 @@ def module_name(il_path: str) -> str:
 def frame_method(frame: str) -> str:
     """The method part of ``module!Method(args)`` (the whole text when there is no ``!``)."""
     return frame.split("!", 1)[1] if "!" in frame else frame
+
+
+def method_test(test: Callable[[str], bool]) -> Callable[[str], bool]:
+    """``test`` of a frame's method part, remembered per frame name: stacks repeat their
+    frames, and a tally over every frame of every stack asks the same names again and again."""
+    cache: dict[str, bool] = {}
+
+    def tested(frame: str) -> bool:
+        hit = cache.get(frame)
+        if hit is None:
+            hit = cache[frame] = test(frame_method(frame))
+        return hit
+
+    return tested
 
 
 class SymbolTable:
