@@ -23,6 +23,7 @@ from tools.analysis.results import (
     ContentionSection,
     DeadlockSection,
     GCSection,
+    LockSpin,
     MethodStat,
     ThreadStat,
     TraceAnalysis,
@@ -94,6 +95,13 @@ class CpuView(BaseModel):
         description="Methods hot by on-CPU managed samples that top_self does not list.",
     )
     top_inclusive: list[MethodStat] = Field(description="Methods by inclusive samples.")
+    lock_spin: list[LockSpin] | None = Field(
+        default=None,
+        description=(
+            "On-CPU samples spent acquiring locks, by the target method that asked (contention "
+            "events count only waits that blocked)."
+        ),
+    )
 
 
 class AllocationView(AllocationSection):
@@ -233,6 +241,12 @@ def _cpu(analysis: TraceAnalysis, view: View, left_out: list[str]) -> CpuView:
         top_self=self_rows,
         top_self_managed=managed or None,
         top_inclusive=inclusive,
+        lock_spin=[
+            row.model_copy(update={"site": short_frame(row.site), "via": short_frame(row.via)})
+            for row in cpu.lock_spin[: view.rows_for("cpu", "top_self")]
+            if row.samples > 1
+        ]
+        or None,
     )
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tools.analysis.cpu_tally import CpuTally
 from tools.analysis.model import StackSample
-from tools.analysis.results import CodeShare, CpuSection, MethodStat, ThreadStat
+from tools.analysis.results import CodeShare, CpuSection, LockSpin, MethodStat, ThreadStat
 from tools.analysis.source import ALLOC_KEYS, SAMPLE_KEYS, SYMBOL_KEYS, TraceScan
 from tools.analysis.stacks import (
     KIND_ALLOC,
@@ -237,6 +237,49 @@ def _callees(
     return {c: dict(under[c].most_common(CALLEES_KEPT)) for c in callers}
 
 
+LOCK_ACQUIRE = (
+    "System.Threading.Monitor.Enter",
+    "System.Threading.Monitor.ReliableEnter",
+    "System.Threading.Monitor.TryEnter",
+    "System.Threading.Lock.Enter",
+    "System.Threading.Lock.TryEnter",
+)
+"""Methods on a lock's acquire path: ``Monitor.Enter`` and its slow path, ``Lock``'s."""
+ACQUIRE_DEPTH = 6
+"""How far from the leaf an acquire frame may sit (spin helpers run below it)."""
+LOCK_SPIN_ROWS = 10
+
+
+def _lock_spin(
+    tally: _Tally, frames: list[tuple[str, ...]], prefix: str, managed_total: int
+) -> list[LockSpin]:
+    """On-CPU samples inside a lock's acquire path, by the target frame that asked (with what
+    it called on the way most often)."""
+    acquiring = method_test(lambda method: method.startswith(LOCK_ACQUIRE))
+    is_target = method_test(lambda method: method.startswith(prefix))
+    spin: Counter[str] = Counter()
+    via: dict[str, Counter[str]] = {}
+    for sid, n in tally.managed.items():
+        stack = frames[sid]
+        near_leaf = range(len(stack) - 1, max(-1, len(stack) - 1 - ACQUIRE_DEPTH), -1)
+        at = next((i for i in near_leaf if acquiring(stack[i])), None)
+        if at is None:
+            continue
+        site = next((i for i in range(at - 1, -1, -1) if is_target(stack[i])), None)
+        if site is not None:
+            spin[stack[site]] += n
+            via.setdefault(stack[site], Counter())[stack[site + 1]] += n
+    return [
+        LockSpin(
+            site=site,
+            via=via[site].most_common(1)[0][0],
+            samples=n,
+            percent=_pct(n, managed_total),
+        )
+        for site, n in spin.most_common(LOCK_SPIN_ROWS)
+    ]
+
+
 def _pct(part: float, whole: float) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
 
@@ -274,6 +317,7 @@ def summarize_cpu(
         target_prefix=target_prefix,
         target_inclusive_percent=target_incl,
         callees=_callees(tally, frames, target_prefix) if target_prefix else {},
+        lock_spin=_lock_spin(tally, frames, target_prefix, managed_total) if target_prefix else [],
     )
     return section, _thread_stats(samples, samples.thread_ms(frequency))
 

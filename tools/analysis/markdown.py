@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from tools.analysis.analyze import PRESETS
 from tools.analysis.hang_markdown import verdict_lines
-from tools.analysis.results import MethodStat, TraceAnalysis, WaitSite
+from tools.analysis.results import CpuSection, MethodStat, TraceAnalysis, WaitSite
 from tools.nettrace.symbols import frame_method
 from tools.source.findings import PRINTED_RECOMMENDATIONS, recommendation_dict
 
@@ -205,6 +205,27 @@ def _site_rows(sites: list[WaitSite], links: Mapping[str, str]) -> list[str]:
     return rows + [""]
 
 
+def _lock_spin(cpu: CpuSection, links: Mapping[str, str]) -> list[str]:
+    """On-CPU time in locks' acquire paths, which contention events do not record."""
+    if not cpu.lock_spin:
+        return []
+    total = sum(r.samples for r in cpu.lock_spin)
+    share = sum(r.percent for r in cpu.lock_spin)
+    out = [
+        f"Spinning to take locks: {total:,} on-CPU samples ({share:.1f} % of managed samples) "
+        "in lock acquire paths, by the target code that asked; contention events count only "
+        "the waits that ended up blocking.",
+        "",
+        "| site | via | samples | % managed |",
+        "|---|---|---|---|",
+    ]
+    for r in cpu.lock_spin:
+        out.append(
+            f"| {named(r.site, links)} | {code(short(r.via))} | {r.samples} | {r.percent:.2f} |"
+        )
+    return out + [""]
+
+
 def _contention(a: TraceAnalysis, links: Mapping[str, str]) -> list[str]:
     c, d = a.contention, a.deadlock
     out = ["## Contention & Deadlocks", ""]
@@ -219,6 +240,8 @@ def _contention(a: TraceAnalysis, links: Mapping[str, str]) -> list[str]:
             "",
         ]
         out += _site_rows(c.top, links) if c.top else []
+    out += _lock_spin(a.cpu, links)
+    if c.collected:
         w = c.waits
         if w.events or w.unfinished:
             out += [

@@ -56,6 +56,15 @@ class ThreadStat(BaseModel):
     blocked_ms: float
 
 
+class LockSpin(BaseModel):
+    """On-CPU samples spent acquiring a lock, by the target code that asked for it."""
+
+    site: str = Field(description="The nearest target frame above the lock's acquire path.")
+    via: str = Field(description="What that frame called on the way (Monitor.Enter, a channel…).")
+    samples: int
+    percent: float = Field(description="Share of all managed (on-CPU) samples.")
+
+
 class CpuSection(BaseModel):
     """Hot paths: sample counts, top methods, code shares."""
 
@@ -71,6 +80,14 @@ class CpuSection(BaseModel):
     managed_share: CodeShare = Field(default_factory=CodeShare)
     target_prefix: str = "Dekaf."
     target_inclusive_percent: float = 0.0
+    lock_spin: list[LockSpin] = Field(
+        default_factory=list,
+        description=(
+            "On-CPU samples inside a lock's acquire path (Monitor.Enter's slow path, Lock's "
+            "spin), by the target frame that asked: contention events count only the waits "
+            "that blocked, not the spinning before them."
+        ),
+    )
     callees: dict[str, dict[str, int]] = Field(
         default_factory=dict,
         description=(

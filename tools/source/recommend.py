@@ -189,6 +189,8 @@ class _Linker:
         for row in rows(cpu, "top_inclusive", "top_self_managed"):
             if self.is_target(str(row.get("name", ""))):
                 self.symbol(str(row["name"]))
+        for row in rows(cpu, "lock_spin"):  # linked for the report's table, not advised on
+            self.symbol(str(row.get("site", "")))
         recs: list[Recommendation] = []
         scanned: set[Symbol] = set()
         measured = TraceEvidence.of(self.analysis)
