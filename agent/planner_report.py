@@ -11,9 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import ValidationError
+
 from agent.failures import CallFact, is_build_failure, missing_data_sentences
 from tools.analysis.hang_markdown import verdict_from_json, verdict_lines
-from tools.analysis.markdown import recommendation_lines
+from tools.analysis.markdown import lock_spin_lines, recommendation_lines
+from tools.analysis.results import LockSpin
 from tools.target_config import KAFKA_NOT_NEEDED
 from tools.units import human_bytes, human_count
 
@@ -241,6 +244,9 @@ def _contention(v: _View) -> str:
         )
     else:
         lines.append("No lock contention was recorded in the traced window.")
+    spin = _lock_spin(v)
+    if spin:
+        lines += ["", *lock_spin_lines(spin, {})]
     verdict = verdict_from_json(v.analysis.get("hang_verdict"))
     if verdict is not None:
         lines += ["", *verdict_lines(verdict)]
@@ -250,6 +256,18 @@ def _contention(v: _View) -> str:
     elif dead.get("suspected") is False:
         lines.append("No deadlock is suspected: no threads blocked for the whole window, no cycle.")
     return "\n".join(lines)
+
+
+def _lock_spin(v: _View) -> list[LockSpin]:
+    """The CPU section's lock-spin rows that read as such (others are skipped, never fatal)."""
+    rows = _part(v, "cpu").get("lock_spin")
+    out = []
+    for row in rows if isinstance(rows, list) else []:
+        try:
+            out.append(LockSpin.model_validate(row))
+        except ValidationError:
+            continue
+    return out
 
 
 def _recommendations(v: _View) -> str:

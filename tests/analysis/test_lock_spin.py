@@ -56,7 +56,7 @@ def test_both_reports_show_the_spin_table() -> None:
     markdown = render_markdown(analysis)
     assert (
         "Spinning to take locks: 881 on-CPU samples (17.0 % of managed samples) in lock "
-        "acquire paths" in markdown
+        "acquire paths at the sites below" in markdown
     )
     assert (
         "| `Npgsql.PoolingDataSource.Return(class Npgsql.Internal.NpgsqlConnector)` | " in markdown
@@ -67,7 +67,9 @@ def test_both_reports_show_the_spin_table() -> None:
 
 
 def test_the_model_reads_the_spin_too(tmp_path: Path) -> None:
-    """analyze_trace's result (what the model reads) carries the table, names shortened."""
+    """analyze_trace's result (what the model reads) carries the table, names shortened, and
+    the offline planner's report says it in the words of `pta analyze`."""
+    from agent.planner_report import StepResult, write_report
     from tools.analyze_tool import AnalyzeTraceArgs, analyze_trace
     from tools.base import ToolContext
 
@@ -79,3 +81,9 @@ def test_the_model_reads_the_spin_too(tmp_path: Path) -> None:
     spin = result.cpu.lock_spin or []
     assert [row.samples for row in spin[:2]] == [475, 147]
     assert "PoolingDataSource.Return" in spin[0].site and "!" not in spin[0].site
+    seen = {"analyze_trace": StepResult(False, "", result.model_dump(mode="json"))}
+    report = write_report("all", "load", seen, "Npgsql.", kafka_needed=False)
+    section = report.split("## Contention & Deadlocks")[1].split("## Recommendations")[0]
+    # The model's view keeps the rows of more than one sample, and the sentence sums those.
+    assert "Spinning to take locks: 878 on-CPU samples (17.0 % of managed samples)" in section
+    assert "| 475 | 9.17 |" in section

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from tools.analysis.analyze import PRESETS
 from tools.analysis.hang_markdown import verdict_lines
-from tools.analysis.results import CpuSection, MethodStat, TraceAnalysis, WaitSite
+from tools.analysis.results import LockSpin, MethodStat, TraceAnalysis, WaitSite
 from tools.nettrace.symbols import frame_method
 from tools.source.findings import PRINTED_RECOMMENDATIONS, recommendation_dict
 
@@ -205,21 +205,22 @@ def _site_rows(sites: list[WaitSite], links: Mapping[str, str]) -> list[str]:
     return rows + [""]
 
 
-def _lock_spin(cpu: CpuSection, links: Mapping[str, str]) -> list[str]:
-    """On-CPU time in locks' acquire paths, which contention events do not record."""
-    if not cpu.lock_spin:
+def lock_spin_lines(spin: Sequence[LockSpin], links: Mapping[str, str]) -> list[str]:
+    """On-CPU time in locks' acquire paths, which contention events do not record (the
+    offline planner's report says it with these lines too)."""
+    if not spin:
         return []
-    total = sum(r.samples for r in cpu.lock_spin)
-    share = sum(r.percent for r in cpu.lock_spin)
+    total = sum(r.samples for r in spin)
+    share = sum(r.percent for r in spin)
     out = [
         f"Spinning to take locks: {total:,} on-CPU samples ({share:.1f} % of managed samples) "
-        "in lock acquire paths, by the target code that asked; contention events count only "
-        "the waits that ended up blocking.",
+        "in lock acquire paths at the sites below, by the target code that asked; contention "
+        "events count only the waits that ended up blocking.",
         "",
         "| site | via | samples | % managed |",
         "|---|---|---|---|",
     ]
-    for r in cpu.lock_spin:
+    for r in spin:
         out.append(
             f"| {named(r.site, links)} | {code(short(r.via))} | {r.samples} | {r.percent:.2f} |"
         )
@@ -240,7 +241,7 @@ def _contention(a: TraceAnalysis, links: Mapping[str, str]) -> list[str]:
             "",
         ]
         out += _site_rows(c.top, links) if c.top else []
-    out += _lock_spin(a.cpu, links)
+    out += lock_spin_lines(a.cpu.lock_spin, links)
     if c.collected:
         w = c.waits
         if w.events or w.unfinished:
