@@ -151,7 +151,8 @@ def test_too_few_messages_or_the_type_itself_sampled_keeps_the_finding(tmp_path:
 
 def test_only_calls_that_run_whenever_the_branch_runs_count() -> None:
     """A nested if's condition runs; its body, loops (their collection too, to be safe),
-    lambdas, `?.` calls and short-circuited operands may not."""
+    lambdas, `?.` calls, short-circuited operands and what follows an early return may not
+    (what follows a throw on an error path runs on every run that does not fail)."""
     tree = parse(
         """class C { void M() {
             {
@@ -162,8 +163,12 @@ def test_only_calls_that_run_whenever_the_branch_runs_count() -> None:
                 handler?.Notify(Arg());
                 var y = cache ?? Create();
                 var z = new Widget<int>();
+                if (bad) { throw new Oops(Describe()); }
+                AfterAThrow();
+                if (done) { Log(); return; }
+                AfterAnEarlyReturn();
             }
         } }"""
     )
     block = [n for n in walk(tree.root_node) if n.type == "block"][1]
-    assert sorted(always_called(block)) == ["Check", "First", "Run", "Widget"]
+    assert sorted(always_called(block)) == ["AfterAThrow", "Check", "First", "Run", "Widget"]

@@ -76,7 +76,8 @@ def _compare(statement: Node, side: Node, samples: Mapping[str, int]) -> str | N
 
 def always_called(branch: Node) -> Iterator[str]:
     """Names called (or constructed) whenever ``branch`` runs: conditions of nested ``if``
-    statements count, their bodies, loops, lambdas and short-circuited operands do not."""
+    statements count, their bodies, loops, lambdas, short-circuited operands and whatever
+    follows a statement that may leave the block (``if (done) return;``) do not."""
     stack = [branch]
     while stack:
         node = stack.pop()
@@ -105,6 +106,8 @@ def _null_conditional(node: Node) -> bool:
 def _always_run_children(node: Node) -> list[Node]:
     if node.type in _SKIPPED:
         return []
+    if node.type == "block":
+        return _until_an_exit(node.children)
     if node.type in _CONDITIONAL_FIELDS:
         fields = _CONDITIONAL_FIELDS[node.type]
         if fields is None:
@@ -119,6 +122,30 @@ def _always_run_children(node: Node) -> list[Node]:
         left = node.child_by_field_name("left")
         return [left] if left is not None else []
     return list(node.children)
+
+
+_EXITS = frozenset({"return_statement", "break_statement", "continue_statement", "goto_statement"})
+"""Statements that leave a block on a normal run. A ``throw`` is not one: the error path is the
+rare one, and the code after it runs on every run that does not fail."""
+
+
+def _until_an_exit(statements: list[Node]) -> list[Node]:
+    """A block's statements up to the first that may leave it (``if (done) return;``): what
+    follows runs only when it does not."""
+    out = []
+    for statement in statements:
+        out.append(statement)
+        if _may_exit(statement):
+            break
+    return out
+
+
+def _may_exit(node: Node) -> bool:
+    if node.type in _EXITS:
+        return True
+    if node.type in LAMBDAS or node.type in MEMBER_DECLARATIONS:
+        return False  # a return in there leaves the lambda, not this block
+    return any(_may_exit(child) for child in node.named_children)
 
 
 def _node_at(method: Node, line: int) -> Node | None:
