@@ -11,8 +11,6 @@ from tree_sitter import Node
 
 from tools.base import ToolContext
 from tools.errors import ToolError
-from tools.source.alloc_sites import allocation_line, clr_base
-from tools.source.branch_heat import cold_branch
 from tools.source.declarations import parameter_list
 from tools.source.detectors import Hit, Region, detect
 from tools.source.find_source import FOUND_SCORE, get_index, repo_relative, resolve
@@ -20,7 +18,7 @@ from tools.source.frames import parse_frame
 from tools.source.receivers import member
 from tools.source.rules import RULES_BY_ID, RuleSet, load_rules
 from tools.source.symbol_index import SourceFile, Symbol, SymbolIndex
-from tools.source.syntax import TYPE_DECLARATIONS, comment_columns, comments, text, walk
+from tools.source.syntax import TYPE_DECLARATIONS, comment_columns, comments
 from tools.source.trace_evidence import EVIDENCE_STATE_KEY, TraceEvidence
 
 MAX_FINDINGS = 60
@@ -79,8 +77,8 @@ class CheckGuidelinesResult(BaseModel):
         default_factory=list,
         description=(
             "Constructs a per-message rule names that the last analysed trace shows not running "
-            "per message (on a branch it shows cold, an allocation it measured per batch): "
-            "'file:line rule: the evidence'. Not findings."
+            "per message (on a branch it shows cold, an allocation it measured per batch, a "
+            "type it never sampled there): 'file:line rule: the evidence'. Not findings."
         ),
     )
 
@@ -110,8 +108,9 @@ def check_guidelines(args: CheckGuidelinesArgs, ctx: ToolContext) -> CheckGuidel
     not worth a change. The result lists each finding: rule, file:line, the line and why it
     matters; comments and strings never produce findings. After analyze_trace, a per-message
     rule's construct the trace shows not running per message (on an if/else side whose calls
-    have no samples while the other side's do, or an allocation measured per batch) is listed
-    under ``discounted`` with that evidence instead.
+    have no samples while the other side's do, an allocation measured per batch, a `new T`
+    where the allocation ticks never saw a T) is listed under ``discounted`` with that
+    evidence instead.
     """
     index = get_index(ctx)
     rules = ctx.state.get(RULES_STATE_KEY)
@@ -199,44 +198,11 @@ def scan_symbol(
     if evidence is None or measured:
         return findings
     return [
-        replace(f, discounted=_discounted(index, symbol, node, f, evidence))
+        replace(f, discounted=evidence.discount(index, symbol, node, f.line, f.rule))
         if f.rule in rules.per_message
         else f
         for f in findings
     ]
-
-
-def _discounted(
-    index: SymbolIndex, symbol: Symbol, node: Node, finding: Finding, evidence: TraceEvidence
-) -> str:
-    """Why the trace shows ``finding``'s construct not running per message, or ""."""
-    for site in evidence.batch_sites(symbol):
-        if allocation_line(index, symbol, site.type_name) == (finding.line, finding.rule):
-            per_message = site.bytes_per_message
-            amount = f" ({per_message:g} B/message)" if per_message is not None else ""
-            what = clr_base(site.type_name)
-            return f"the trace measured this {what} allocation per batch or rarer{amount}"
-    created = _created_type(node, finding.line)
-    if created and finding.rule in ALLOCATION_RULES:
-        absent = evidence.never_allocated(symbol, created)
-        if absent:
-            return absent
-    samples = evidence.callee_samples(symbol)
-    return (cold_branch(node, finding.line, samples) or "") if samples else ""
-
-
-ALLOCATION_RULES = frozenset({"alloc-in-loop"})
-"""Rules whose construct is a ``new`` the allocation ticks can vouch for."""
-
-
-def _created_type(method: Node, line: int) -> str:
-    """The type the one ``new T(…)`` starting on ``line`` creates, or "" (none, or several)."""
-    created = {
-        text(n.child_by_field_name("type"))
-        for n in walk(method)
-        if n.type == "object_creation_expression" and n.start_point.row == line - 1
-    }
-    return created.pop() if len(created) == 1 else ""
 
 
 def scan_file(index: SymbolIndex, path: str, rules: RuleSet) -> list[Finding]:

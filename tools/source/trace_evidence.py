@@ -14,9 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from tree_sitter import Node
+
+from tools.source.alloc_sites import allocation_line, clr_base
 from tools.source.analysis_json import rows, section
+from tools.source.branch_heat import cold_branch
 from tools.source.frames import parse_frame
-from tools.source.symbol_index import Symbol
+from tools.source.symbol_index import Symbol, SymbolIndex
+from tools.source.syntax import text, walk
 
 EVIDENCE_STATE_KEY = "trace_evidence"
 """``ctx.state`` key of the last analysis's :class:`TraceEvidence` (set by ``analyze_trace``)."""
@@ -87,6 +92,26 @@ class TraceEvidence:
         """The per-batch allocation sites whose deepest target frame is ``symbol``."""
         return [s for s in self.per_batch if names_symbol(s.frame, symbol)]
 
+    def discount(
+        self, index: SymbolIndex, symbol: Symbol, method: Node, line: int, rule: str
+    ) -> str:
+        """Why this trace shows the construct of ``rule`` at ``line`` of ``symbol`` (its
+        ``method`` node) not running per message, or "": an allocation measured per batch, a
+        type never sampled there, a branch shown cold."""
+        for site in self.batch_sites(symbol):
+            if allocation_line(index, symbol, site.type_name) == (line, rule):
+                per_message = site.bytes_per_message
+                amount = f" ({per_message:g} B/message)" if per_message is not None else ""
+                what = clr_base(site.type_name)
+                return f"the trace measured this {what} allocation per batch or rarer{amount}"
+        created = _created_type(method, line)
+        if created and rule in ALLOCATION_RULES:
+            absent = self.never_allocated(symbol, created)
+            if absent:
+                return absent
+        samples = self.callee_samples(symbol)
+        return (cold_branch(method, line, samples) or "") if samples else ""
+
     def never_allocated(self, symbol: Symbol, type_name: str) -> str:
         """Why the trace shows ``symbol`` not allocating ``type_name`` (a C# name, ``Foo`` or
         ``Foo<T>``) per message, or "": no tick of that type with it on the stack, where one
@@ -104,6 +129,20 @@ class TraceEvidence:
             f"ticks over {sampling.messages:,} messages; one per message would have given "
             f"≈{sampling.ticks_if_per_message():.0f}"
         )
+
+
+ALLOCATION_RULES = frozenset({"alloc-in-loop"})
+"""Rules whose construct is a ``new`` the allocation ticks can vouch for."""
+
+
+def _created_type(method: Node, line: int) -> str:
+    """The type the one ``new T(…)`` starting on ``line`` creates, or "" (none, or several)."""
+    created = {
+        text(n.child_by_field_name("type"))
+        for n in walk(method)
+        if n.type == "object_creation_expression" and n.start_point.row == line - 1
+    }
+    return created.pop() if len(created) == 1 else ""
 
 
 MIN_EXPECTED_TICKS = 10.0
