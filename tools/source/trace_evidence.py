@@ -2,8 +2,9 @@
 
 A per-message rule ("no allocation per message", "no per-message locks") names a construct, but
 whether the construct runs per message is a measurement: the analysis classifies each
-allocation site per message or per batch, and records the samples under each call a hot method
-makes (which of its branches run). ``check_guidelines`` and the recommendations read the same
+allocation site per message or per batch, records the samples under each call a hot method
+makes (which of its branches run) and the types allocated with each target method on the stack
+(what it was never seen allocating). ``check_guidelines`` and the recommendations read the same
 evidence, so neither contradicts what the analysis printed.
 """
 
