@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from tools.analysis.cpu import ranked
 from tools.analysis.results import AllocationSection, AllocationSite, TypeAllocation
 from tools.nettrace.payloads import allocation_tick_fields
 from tools.nettrace.symbols import frame_method, method_test
@@ -151,7 +152,7 @@ class AllocationCollector:
                 for name, ticks in types:
                     counter[name] += ticks
         busiest = sorted(under, key=lambda f: (-sum(under[f].values()), f))[:TYPES_UNDER_FRAMES]
-        return {f: dict(under[f].most_common(TYPES_UNDER_TYPES)) for f in busiest}
+        return {f: dict(ranked(under[f])[:TYPES_UNDER_TYPES]) for f in busiest}
 
     def _site(
         self,

@@ -234,7 +234,13 @@ def _callees(
         for caller, callee in pairs:
             under.setdefault(caller, Counter())[callee] += n
     callers = sorted(under, key=lambda c: (-sum(under[c].values()), c))[:CALLERS_KEPT]
-    return {c: dict(under[c].most_common(CALLEES_KEPT)) for c in callers}
+    return {c: dict(ranked(under[c])[:CALLEES_KEPT]) for c in callers}
+
+
+def ranked(counts: Counter[str]) -> list[tuple[str, int]]:
+    """Most first, ties by name: the same order whatever order the parts of a trace were
+    tallied in (``most_common`` keeps insertion order among ties)."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 
 
 LOCK_ACQUIRE = (
@@ -270,13 +276,8 @@ def _lock_spin(
             spin[stack[site]] += n
             via.setdefault(stack[site], Counter())[stack[site + 1]] += n
     return [
-        LockSpin(
-            site=site,
-            via=via[site].most_common(1)[0][0],
-            samples=n,
-            percent=_pct(n, managed_total),
-        )
-        for site, n in spin.most_common(LOCK_SPIN_ROWS)
+        LockSpin(site=site, via=ranked(via[site])[0][0], samples=n, percent=_pct(n, managed_total))
+        for site, n in ranked(spin)[:LOCK_SPIN_ROWS]
     ]
 
 
