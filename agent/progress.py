@@ -10,8 +10,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.status import Status
 
-from agent.loop import LoopObserver, ToolCallRecord
 from agent.model import ModelTurn
+from agent.state import LoopObserver, ToolCallRecord
 from memory import TranscriptWriter
 
 KEY_ARGUMENTS = (

@@ -22,11 +22,12 @@ from rich.console import Console
 import prompts
 from agent.docker_env import docker_from_env
 from agent.failures import CallFact, missing_data_sentences
-from agent.loop import AgentState, LoopObserver, RunResult, ToolCallRecord, run
+from agent.loop import run
 from agent.model import Effort, ModelClient
 from agent.planner import PlaybookPlanner
 from agent.progress import ConsoleObserver, FanOut, TranscriptObserver
 from agent.report import REPORT_HEADINGS, complete_sections, split_sections
+from agent.state import AgentState, LoopObserver, RunResult, ToolCallRecord
 from memory import (
     MEMORY_INDEX_MAX_CHARS,
     MEMORY_INDEX_MAX_LINES,

@@ -12,10 +12,11 @@ import httpx2
 import pytest
 
 from agent.claude import ClaudeModel, newest_opus_model
-from agent.loop import AgentState, run
+from agent.loop import run
 from agent.model import ModelTurn, Usage
 from agent.pricing import cost_usd
 from agent.run_request import run_request
+from agent.state import AgentState
 from memory import memory_root, read_transcript
 from tools.base import Tool, ToolContext, ToolRegistry
 from tools.memory_tools import READ_MEMORY_TOOL, WRITE_MEMORY_TOOL

@@ -8,9 +8,10 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.loop import CLEARED_RESULT_TEXT, AgentState, RunResult, run
+from agent.loop import CLEARED_RESULT_TEXT, run
 from agent.model import ModelError, ModelTurn, text_block, tool_use_block
 from agent.scripted import ScriptedModel, call, say
+from agent.state import AgentState, RunResult
 from tools.base import Tool, ToolContext, ToolRegistry
 from tools.errors import ToolError
 

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from agent.loop import AgentState, RunResult, run
+from agent.loop import run
 from agent.planner import PlaybookPlanner, route
+from agent.state import AgentState, RunResult
 from memory import memory_root
 from tools.base import Tool, ToolContext, ToolRegistry
 from tools.errors import ToolError

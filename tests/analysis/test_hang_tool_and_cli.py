@@ -12,8 +12,9 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from agent.cli import main
-from agent.loop import AgentState, run
+from agent.loop import run
 from agent.planner import PlaybookPlanner
+from agent.state import AgentState
 from tools.analysis.analyze import analyze_trace_file
 from tools.analyze_result import View, compact
 from tools.base import RESULT_TEXT_MAX_CHARS, Tool, ToolContext, ToolRegistry

@@ -8,7 +8,8 @@ import shutil
 import time
 from pathlib import Path
 
-from agent.loop import AgentState, run
+from agent.loop import run
+from agent.state import AgentState
 from tests.model_view.conftest import tool_results, tool_use
 from tests.test_claude_adapter import FakeApi, claude, ok
 from tools.base import ToolContext

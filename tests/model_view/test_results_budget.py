@@ -14,8 +14,9 @@ import anyio
 from mcp import Client
 from pydantic import BaseModel, ConfigDict, Field
 
-from agent.loop import AgentState, run
+from agent.loop import run
 from agent.mcp_server import build_server
+from agent.state import AgentState
 from tests.model_view.conftest import tool_results, tool_use
 from tests.test_claude_adapter import FakeApi, claude, ok
 from tools.analyze_result import short_frame
