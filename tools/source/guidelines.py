@@ -195,10 +195,11 @@ def scan_symbol(
     if symbol.kind == "constructor" and node.type in TYPE_DECLARATIONS:
         node = parameter_list(node) or node  # a primary constructor: its parameters only
     findings = _findings(source, detect(_region(index, node, rules)), rules, per_event=not measured)
-    if evidence is None or measured:
+    if evidence is None or measured or not any(f.rule in rules.per_message for f in findings):
         return findings
+    method = evidence.for_method(index, symbol)
     return [
-        replace(f, discounted=evidence.discount(index, symbol, node, f.line, f.rule))
+        replace(f, discounted=method.discount(node, f.line, f.rule))
         if f.rule in rules.per_message
         else f
         for f in findings

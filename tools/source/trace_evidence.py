@@ -11,7 +11,7 @@ evidence, so neither contradicts what the analysis printed.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +20,7 @@ from tree_sitter import Node
 from tools.source.alloc_sites import allocation_line, clr_base
 from tools.source.analysis_json import rows, section
 from tools.source.branch_heat import cold_branch
+from tools.source.find_source import resolve
 from tools.source.frames import parse_frame
 from tools.source.symbol_index import Symbol, SymbolIndex
 from tools.source.syntax import text, walk
@@ -77,44 +78,59 @@ class TraceEvidence:
         types_under = section(allocations, "types_under")
         return cls(callees, tuple(sites), types_under, _sampling(analysis))
 
-    def callee_samples(self, symbol: Symbol) -> Counter[str]:
-        """Samples under ``symbol``'s frames per called name (a constructor by its type's
-        name), overloads together."""
-        out: Counter[str] = Counter()
+    def for_method(self, index: SymbolIndex, symbol: Symbol) -> MethodEvidence:
+        """What this trace says about ``symbol``: read once, asked for each of its findings.
+
+        A frame counts for ``symbol`` when ``symbol`` is the declaration the frame resolves to
+        (as find_source resolves it), so an overload's evidence is not another's."""
+        mine = _resolver(index, symbol)
+        samples: Counter[str] = Counter()
         for caller, called in self.callees.items():
-            if isinstance(called, Mapping) and names_symbol(caller, symbol):
-                for frame, samples in called.items():
+            if isinstance(called, Mapping) and mine(caller):
+                for frame, n in called.items():
                     name = _called(frame)
-                    if name and isinstance(samples, int):
-                        out[name] += samples
-        return out
+                    if name and isinstance(n, int):
+                        samples[name] += n
+        batch = {
+            allocation_line(index, symbol, site.type_name): site
+            for site in self.per_batch
+            if mine(site.frame)
+        }
+        under = [types for frame, types in self.types_under.items() if mine(frame)]
+        sampled = frozenset(clr_base(t) for types in under for t in types) if under else None
+        return MethodEvidence(samples, batch, sampled, self.sampling)
 
-    def batch_sites(self, symbol: Symbol) -> list[BatchSite]:
-        """The per-batch allocation sites whose deepest target frame is ``symbol``."""
-        return [s for s in self.per_batch if names_symbol(s.frame, symbol)]
 
-    def discount(
-        self, index: SymbolIndex, symbol: Symbol, method: Node, line: int, rule: str
-    ) -> str:
-        """Why this trace shows the construct of ``rule`` at ``line`` of ``symbol`` (its
-        ``method`` node) not running per message, or "": an allocation measured per batch, a
-        type never sampled there, a branch shown cold."""
-        for site in self.batch_sites(symbol):
-            if allocation_line(index, symbol, site.type_name) == (line, rule):
-                per_message = site.bytes_per_message
-                amount = f" ({per_message:g} B/message)" if per_message is not None else ""
-                what = clr_base(site.type_name)
-                return f"the trace measured this {what} allocation per batch or rarer{amount}"
+@dataclass(frozen=True)
+class MethodEvidence:
+    """One method's evidence: samples under its calls, its per-batch allocation lines, the
+    types sampled allocating with it on the stack (None: it was never seen allocating)."""
+
+    callee_samples: Mapping[str, int]
+    batch_lines: Mapping[tuple[int, str] | None, BatchSite]
+    types_sampled: frozenset[str] | None
+    sampling: AllocationSampling | None
+
+    def discount(self, method: Node, line: int, rule: str) -> str:
+        """Why the trace shows the construct of ``rule`` at ``line`` of ``method`` not running
+        per message, or "": an allocation measured per batch, a type never sampled there, a
+        branch shown cold."""
+        site = self.batch_lines.get((line, rule))
+        if site is not None:
+            per_message = site.bytes_per_message
+            amount = f" ({per_message:g} B/message)" if per_message is not None else ""
+            what = clr_base(site.type_name)
+            return f"the trace measured this {what} allocation per batch or rarer{amount}"
         created = _created_type(method, line)
         if created and rule in ALLOCATION_RULES:
-            absent = self.never_allocated(symbol, created)
+            absent = self.never_allocated(created)
             if absent:
                 return absent
-        samples = self.callee_samples(symbol)
+        samples = self.callee_samples
         return (cold_branch(method, line, samples) or "") if samples else ""
 
-    def never_allocated(self, symbol: Symbol, type_name: str) -> str:
-        """Why the trace shows ``symbol`` not allocating ``type_name`` (a C# name, ``Foo`` or
+    def never_allocated(self, type_name: str) -> str:
+        """Why the trace shows the method not allocating ``type_name`` (a C# name, ``Foo`` or
         ``Foo<T>``) per message, or "": no tick of that type with it on the stack, where one
         object of the smallest size per message would have given at least
         :data:`MIN_EXPECTED_TICKS`."""
@@ -122,8 +138,7 @@ class TraceEvidence:
         if sampling is None or sampling.ticks_if_per_message() < MIN_EXPECTED_TICKS:
             return ""
         wanted = type_name.split("<", 1)[0].rsplit(".", 1)[-1]
-        under = [t for f, t in self.types_under.items() if names_symbol(f, symbol)]
-        if not under or any(_type_named(t, wanted) for types in under for t in types):
+        if self.types_sampled is None or wanted in self.types_sampled:
             return ""
         return (
             f"no {wanted} allocation sampled under this method in {sampling.ticks:,} allocation "
@@ -161,19 +176,20 @@ def _sampling(analysis: dict[str, Any]) -> AllocationSampling | None:
     return AllocationSampling(messages, ticks, total / ticks, pointer if pointer in (4, 8) else 8)
 
 
-def _type_named(runtime_name: str, wanted: str) -> bool:
-    """Whether a runtime type name (``Npgsql.Pool`1[X]``, ``A+B``) names the C# type ``wanted``."""
-    if runtime_name.endswith("]") and runtime_name.rstrip("],").endswith("["):
-        return False  # an array of it (``Foo[]``, ``Foo[,]``) is another object
-    base = runtime_name.split("[", 1)[0].split("`", 1)[0]
-    return base.rsplit(".", 1)[-1].rsplit("+", 1)[-1] == wanted
+def _resolver(index: SymbolIndex, symbol: Symbol) -> Callable[[str], bool]:
+    """Whether a frame resolves to ``symbol`` (remembered per frame)."""
+    seen: dict[str, bool] = {}
 
+    def mine(frame: str) -> bool:
+        hit = seen.get(frame)
+        if hit is None:
+            ref = parse_frame(frame)
+            named = ref is not None and (ref.local or ref.method) == symbol.name
+            matches = resolve(index, ref) if named and ref is not None else []
+            hit = seen[frame] = bool(matches) and matches[0].symbol is symbol
+        return hit
 
-def names_symbol(frame: str, symbol: Symbol) -> bool:
-    """Whether a frame names ``symbol``'s member of ``symbol``'s type (state machines too)."""
-    ref = parse_frame(frame)
-    owner = symbol.types[-1].split("`", 1)[0] if symbol.types else ""
-    return ref is not None and ref.method == symbol.name and ref.qualifier[-1:] == (owner,)
+    return mine
 
 
 def _called(frame: str) -> str:
