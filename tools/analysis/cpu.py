@@ -10,7 +10,7 @@ speedscope writer and the HTML flame graph; ``summarize_cpu`` builds the report 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -195,12 +195,11 @@ def _table(acc: dict[str, list[float]], by: int, whole: float, top: int) -> list
 
 
 def _shares(
-    tally: _Tally, frames: list[tuple[str, ...]], prefix: str
+    tally: _Tally, frames: list[tuple[str, ...]], prefix: str, is_target: Callable[[str], bool]
 ) -> tuple[CodeShare, CodeShare, float]:
     everything: Counter[str] = Counter()
     managed: Counter[str] = Counter()
     with_target = 0
-    is_target = method_test(lambda method: method.startswith(prefix))
     for sid, n in tally.total.items():
         stack = frames[sid]
         category = classify_frame(_leaf(stack), prefix)
@@ -215,11 +214,10 @@ def _shares(
 
 
 def _callees(
-    tally: _Tally, frames: list[tuple[str, ...]], prefix: str
+    tally: _Tally, frames: list[tuple[str, ...]], is_target: Callable[[str], bool]
 ) -> dict[str, dict[str, int]]:
     """Samples under each direct call of each target method (a pair counted once a stack)."""
     under: dict[str, Counter[str]] = {}
-    is_target = method_test(lambda method: method.startswith(prefix))
     is_builder = method_test(lambda method: method.startswith(_BUILDERS) and ".Start" in method)
     for sid, n in tally.total.items():
         stack = frames[sid]
@@ -257,12 +255,14 @@ LOCK_SPIN_ROWS = 10
 
 
 def _lock_spin(
-    tally: _Tally, frames: list[tuple[str, ...]], prefix: str, managed_total: int
+    tally: _Tally,
+    frames: list[tuple[str, ...]],
+    is_target: Callable[[str], bool],
+    managed_total: int,
 ) -> list[LockSpin]:
     """On-CPU samples inside a lock's acquire path, by the target frame that asked (with what
     it called on the way most often)."""
     acquiring = method_test(lambda method: method.startswith(LOCK_ACQUIRE))
-    is_target = method_test(lambda method: method.startswith(prefix))
     spin: Counter[str] = Counter()
     via: dict[str, Counter[str]] = {}
     for sid, n in tally.managed.items():
@@ -303,7 +303,9 @@ def summarize_cpu(
     total = sum(tally.total.values())
     managed_total = sum(tally.managed.values())
     top_self, top_managed, top_incl = _method_tables(tally, frames, total, top)
-    share, managed_share, target_incl = _shares(tally, frames, target_prefix)
+    # One cache of which frames are the target's, for every pass over the stacks.
+    is_target = method_test(lambda method: method.startswith(target_prefix))
+    share, managed_share, target_incl = _shares(tally, frames, target_prefix, is_target)
     section = CpuSection(
         collected=total > 0,
         samples=total,
@@ -317,8 +319,8 @@ def summarize_cpu(
         managed_share=managed_share,
         target_prefix=target_prefix,
         target_inclusive_percent=target_incl,
-        callees=_callees(tally, frames, target_prefix) if target_prefix else {},
-        lock_spin=_lock_spin(tally, frames, target_prefix, managed_total) if target_prefix else [],
+        callees=_callees(tally, frames, is_target) if target_prefix else {},
+        lock_spin=_lock_spin(tally, frames, is_target, managed_total) if target_prefix else [],
     )
     return section, _thread_stats(samples, samples.thread_ms(frequency))
 
