@@ -52,36 +52,32 @@ def compact_awaits(section: AwaitSection) -> AwaitSection:
     cut = section.model_copy(deep=True)
     cut.groups = cut.groups[:KEPT]
     for group in cut.groups:
-        group.method, group.stack = _frame(group.method), []
+        group.method, group.stack = method_label(group.method), []
     return cut
 
 
 def compact_verdict(verdict: HangVerdict | None) -> HangVerdict | None:
     """The verdict with its evidence lines and tables cut: one stack kept (the innermost
     await's, nearest frames first); the snapshot and stall are already in the evidence lines
-    and the snapshot's full groups stay in its saved file."""
+    and the snapshot's full groups stay in its saved file. Frames are named as the report names
+    them, never cut inside: the model passes them to find_source."""
     if verdict is None:
         return None
     cut = verdict.model_copy(deep=True)
     cut.evidence = [_line(text) for text in cut.evidence[:6]]
     cut.awaits = cut.awaits[:KEPT]
     for index, group in enumerate(cut.awaits):
-        group.method = _frame(group.method)
-        group.stack = [_frame(f) for f in group.stack[:3]] if index == 0 else []
+        group.method = method_label(group.method)
+        group.stack = [method_label(f) for f in group.stack[:3]] if index == 0 else []
     cut.blocked_pool = cut.blocked_pool[: KEPT - 1]
     for site in cut.blocked_pool:
-        site.caller = _frame(site.caller)
+        site.caller = method_label(site.caller)
     for hop in cut.cycle:
-        hop.holding_frames = [_frame(f) for f in hop.holding_frames[:2]]
+        hop.holding_frames = [method_label(f) for f in hop.holding_frames[:2]]
         hop.holding_locations = hop.holding_locations[:2]
     cut.snapshot = cut.stall = None
     cut.checked = []  # the same lines as the evidence of a no-hang verdict
     return cut
-
-
-def _frame(name: str) -> str:
-    # Named as the report names it, never cut inside: the model passes it to find_source.
-    return method_label(name)
 
 
 def _line(text: str) -> str:
